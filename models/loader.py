@@ -1,0 +1,133 @@
+"""Read a scenario file (YAML naming CSV tables) into a validated :class:`Scenario`.
+
+Every failure becomes a :class:`ScenarioError` naming the file, the spreadsheet row and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from .errors import ScenarioError
+from .policy import Policy, SolverSettings
+from .scenario import Scenario
+from .tables import TABLE_ROWS, Row
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+class TablePaths(BaseModel):
+    """CSV files of the scenario, relative to the YAML file and inside its folder."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    towns: str
+    units: str
+    counterparts: str | None = None
+    relationships: str | None = None
+    scores: str | None = None
+
+
+class ScenarioFile(BaseModel):
+    """The YAML scenario file: a name, its tables, the policy and the solver settings."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field("scenario", min_length=1)
+    description: str = ""
+    tables: TablePaths
+    policy: Policy = Policy()
+    solver: SolverSettings = SolverSettings()
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load and validate a YAML scenario and its CSV tables."""
+    path = Path(path)
+    raw = _read_yaml(path)
+    try:
+        spec = ScenarioFile.model_validate(raw)
+    except ValidationError as exc:
+        raise _located(exc, file=path.name) from None
+    folder = path.resolve().parent
+    tables: dict[str, tuple[Row, ...]] = {}
+    sources: dict[str, str] = {}
+    for table, model in TABLE_ROWS.items():
+        rel = getattr(spec.tables, table)
+        if rel is None:
+            continue
+        file = _inside(folder, rel, path.name, table)
+        sources[table] = rel
+        tables[table] = read_table(file, model, label=rel)
+    return Scenario(name=spec.name, description=spec.description, policy=spec.policy, solver=spec.solver,
+                    sources=sources, **tables)
+
+
+def read_table(file: Path, model: type[Row], label: str | None = None) -> tuple[Row, ...]:
+    """Read one CSV table; empty cells count as missing so that defaults apply."""
+    label = label or file.name
+    required = [name for name, f in model.model_fields.items() if f.is_required()]
+    try:
+        if file.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=label)
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            missing = [c for c in required if c not in header]
+            if missing:
+                raise ScenarioError(f"missing column(s) {', '.join(missing)}", file=label, row=1, field=missing[0])
+            reader.fieldnames = header
+            records = [{k: v.strip() for k, v in rec.items() if k and v is not None and v.strip() != ""}
+                       for rec in reader]
+    except FileNotFoundError:
+        raise ScenarioError("file not found", file=label) from None
+    except UnicodeDecodeError:
+        raise ScenarioError("not UTF-8 text (save the CSV as UTF-8)", file=label) from None
+    except csv.Error as exc:
+        raise ScenarioError(f"malformed CSV: {exc}", file=label) from None
+    try:
+        return tuple(TypeAdapter(list[model]).validate_python(records))
+    except ValidationError as exc:
+        raise _located(exc, file=label, rows=True) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ScenarioError("file not found", file=str(path)) from None
+    except (UnicodeDecodeError, IsADirectoryError) as exc:
+        raise ScenarioError(f"cannot read: {exc}", file=str(path)) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ScenarioError(f"broken YAML: {getattr(exc, 'problem', exc)}", file=path.name,
+                            row=mark.line + 1 if mark else None) from None
+    if not isinstance(raw, dict):
+        raise ScenarioError("a scenario file must be a YAML mapping (name, tables, policy, solver)", file=path.name)
+    return raw
+
+
+def _inside(folder: Path, rel: str, yaml_name: str, table: str) -> Path:
+    """Resolve a table path and refuse anything outside the scenario's folder (absolute, ``..``, symlinks)."""
+    target = (folder / rel).resolve()
+    if Path(rel).is_absolute() or not target.is_relative_to(folder):
+        raise ScenarioError(f"table path {rel!r} leaves the scenario folder", file=yaml_name, field=f"tables.{table}")
+    return target
+
+
+def _located(exc: ValidationError, *, file: str, rows: bool = False) -> ScenarioError:
+    """Turn pydantic's first error into a located ScenarioError (row numbers as in a spreadsheet)."""
+    err = exc.errors()[0]
+    loc = list(err["loc"])
+    row = None
+    if rows and loc and isinstance(loc[0], int):
+        row = loc.pop(0) + 2
+    field = ".".join(str(p) for p in loc) or None
+    value = err.get("input")
+    shown = f" (got {value!r})" if rows and not isinstance(value, dict) and value is not None else ""
+    return ScenarioError(f"{err['msg']}{shown}", file=file, row=row, field=field)

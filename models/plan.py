@@ -1,0 +1,111 @@
+"""Typed results: a plan (town → lead unit), a solve result around it, and an audit report."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .rules import Rule
+
+
+class Assignment(BaseModel):
+    """One lead pairing: ``unit_id`` leads ``town_id``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    town_id: str
+    unit_id: str
+
+
+class Plan(BaseModel):
+    """A set of lead pairings, sorted by town id so equal plans compare (and serialise) equal."""
+
+    model_config = ConfigDict(frozen=True)
+
+    assignments: tuple[Assignment, ...] = ()
+
+    @classmethod
+    def from_pairs(cls, pairs: dict[str, str] | list[tuple[str, str]]) -> Plan:
+        """Build from ``{town_id: unit_id}`` or ``[(town_id, unit_id), ...]`` (duplicates are kept for the audit)."""
+        items = pairs.items() if isinstance(pairs, dict) else pairs
+        return cls(assignments=tuple(Assignment(town_id=t, unit_id=u) for t, u in sorted(items)))
+
+    def lead_of(self) -> dict[str, str]:
+        """town_id → unit_id (the last one wins if a town appears twice; the audit reports that case)."""
+        return {a.town_id: a.unit_id for a in self.assignments}
+
+    def __len__(self) -> int:
+        return len(self.assignments)
+
+
+class Status(StrEnum):
+    OPTIMAL = "OPTIMAL"
+    FEASIBLE = "FEASIBLE"
+    INFEASIBLE = "INFEASIBLE"
+    UNKNOWN = "UNKNOWN"
+    MODEL_INVALID = "MODEL_INVALID"
+
+
+class Conflict(BaseModel):
+    """Why no plan exists, in policy words: the rules that clash, the entities and the figures."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rules: tuple[Rule, ...]
+    message: str
+    entities: tuple[str, ...] = ()
+    figures: dict[str, int] = Field(default_factory=dict)
+
+
+class SolveResult(BaseModel):
+    """What one solve returns: the plan (when there is one) and the evidence of its quality."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Status
+    plan: Plan | None = None
+    objective: int | None = Field(None, description="Σ of the chosen pairs' values (README formula).")
+    best_bound: float | None = Field(None, description="Proven upper bound on the objective.")
+    gap: float | None = Field(None, description="(bound − objective) / max(1, |objective|); 0 when optimal.")
+    build_seconds: float
+    solve_seconds: float
+    variables: int
+    constraints: int
+    ortools_version: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    fingerprint: str = ""
+    message: str = ""
+    conflicts: tuple[Conflict, ...] = ()
+
+    @property
+    def has_plan(self) -> bool:
+        return self.plan is not None and self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+class Violation(BaseModel):
+    """One broken rule found by the audit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: Rule
+    message: str
+    town_id: str | None = None
+    unit_id: str | None = None
+
+
+class AuditReport(BaseModel):
+    """The audit's verdict plus the structure of the pairing graph (for reports)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    violations: tuple[Violation, ...] = ()
+    structure: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return not self.violations
+
+    def rules_broken(self) -> set[Rule]:
+        return {v.rule for v in self.violations}

@@ -1,0 +1,85 @@
+"""Policy and solver blocks of a scenario file."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .tables import Tier
+
+Flag = Literal["border", "ethnic", "old_base"]
+NonNegInt = Annotated[int, Field(ge=0)]
+
+
+class Block(BaseModel):
+    """Policy blocks are strict about unknown keys: a typo must not silently drop a rule."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TierRatio(Block):
+    """Ratio of key towns led by each tier. The default is the programme's 5:2:3.
+
+    Rounding rule (largest remainder): each tier gets ``floor(N·r/Σr)`` towns; the towns left over go one
+    each to the tiers with the largest fractional parts, ties to the earlier tier in prd, provincial, local
+    order. For 600 towns this gives exactly 300/120/180.
+    """
+
+    prd: NonNegInt = 5
+    provincial: NonNegInt = 2
+    local: NonNegInt = 3
+
+    @model_validator(mode="after")
+    def _not_all_zero(self) -> TierRatio:
+        if self.prd + self.provincial + self.local == 0:
+            raise ValueError("tier_ratio must have at least one positive share")
+        return self
+
+    def share(self, tier: Tier) -> int:
+        return int(getattr(self, tier.value))
+
+
+class PriorityRule(Block):
+    """Towns carrying any of ``flags`` must be led by a unit of ``tiers`` with strength ≥ ``min_strength``."""
+
+    flags: list[Flag] = Field(min_length=1)
+    tiers: list[Tier] | None = Field(None, min_length=1, description="Allowed tiers; empty means any tier.")
+    min_strength: int | None = Field(None, ge=1, le=5)
+
+    @model_validator(mode="after")
+    def _requires_something(self) -> PriorityRule:
+        if self.tiers is None and self.min_strength is None:
+            raise ValueError("a priority rule needs 'tiers' or 'min_strength'")
+        return self
+
+
+class Policy(Block):
+    """The rules and weights of the plan. Objective: maximise Σ chosen pairs' values (see README)."""
+
+    tier_ratio: TierRatio = TierRatio()
+    city_quotas: dict[str, dict[Tier, NonNegInt]] = Field(
+        default_factory=dict,
+        description="Optional exact towns per tier within a city, e.g. 湛江市: {prd: 24, provincial: 15, local: 17}.",
+    )
+    continuity_weight: int = Field(0, ge=0, le=1_000_000, description="Objective points per kept previous lead.")
+    max_changes: NonNegInt | Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None,
+        description="Most previous leads that may change: an integer count, or a fraction (0.1 = 10 %, rounded down) "
+        "of the towns that have a previous lead. Empty: no cap.",
+    )
+    distance_weight: float = Field(0.0, ge=0, le=1_000, description="Objective points lost per km unit→town.")
+    priority: list[PriorityRule] = Field(default_factory=list)
+
+
+class SolverSettings(Block):
+    """CP-SAT settings (see :func:`optimizer.solve`)."""
+
+    time_limit: float = Field(60.0, gt=0, description="Wall-clock limit in seconds.")
+    workers: int = Field(4, ge=1, le=64, description="CP-SAT search workers (memory grows with them).")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    relative_gap: float = Field(0.0, ge=0, le=1, description="Stop when the gap is at most this (0 = prove optimal).")
+    deterministic: bool = Field(
+        True, description="Interleaved parallel search: same scenario, seed and workers give the same plan, as long "
+        "as the time limit is not hit. Off: CP-SAT's faster, non-deterministic portfolio.")
+    log: bool = Field(False, description="Print CP-SAT's search log.")

@@ -1,0 +1,16 @@
+"""Stable rule ids, shared vocabulary of the model builder, the audit, messages and docs."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Rule(StrEnum):
+    """One id per rule family; the builder and the audit each implement every one independently."""
+
+    COVERAGE = "coverage"        # exactly one lead per key town, none elsewhere
+    TIER_QUOTA = "tier_quota"    # towns per tier equal the policy ratio (and per-city quotas)
+    ELIGIBILITY = "eligibility"  # counterpart cities, own city, county pairings
+    CAPACITY = "capacity"        # a unit leads at most `capacity` towns
+    CONTINUITY = "continuity"    # at most `max_changes` previous leads change
+    PRIORITY = "priority"        # flagged towns get the tiers / strength the policy requires

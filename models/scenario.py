@@ -1,0 +1,120 @@
+"""The validated scenario: tables, policy and solver settings, with every cross-reference checked."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import cached_property
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .errors import ScenarioError
+from .policy import Policy, SolverSettings
+from .tables import Category, Counterpart, Relationship, RelationshipKind, Row, Score, Tier, Town, Unit
+
+
+class Scenario(BaseModel):
+    """Everything one solve needs. Construction fails with a located :class:`ScenarioError`.
+
+    ``sources`` maps a table name to the file (or sheet) it came from, so errors and reports can name it.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = "scenario"
+    description: str = ""
+    towns: tuple[Town, ...]
+    units: tuple[Unit, ...]
+    counterparts: tuple[Counterpart, ...] = ()
+    relationships: tuple[Relationship, ...] = ()
+    scores: tuple[Score, ...] = ()
+    policy: Policy = Policy()
+    solver: SolverSettings = SolverSettings()
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    @cached_property
+    def key_towns(self) -> tuple[Town, ...]:
+        return tuple(t for t in self.towns if t.category is Category.KEY)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the normalised inputs (tables, policy, solver), so a plan can be traced to its data."""
+        payload = self.model_dump_json(exclude={"sources", "name", "description"})
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def _error(self, table: str, index: int, field: str, message: str) -> ScenarioError:
+        return ScenarioError(message, file=self.sources.get(table, table), row=index + 2, field=field)
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Scenario:
+        town_ids = self._unique("towns", self.towns, "town_id")
+        unit_ids = self._unique("units", self.units, "unit_id")
+        cities = {t.city for t in self.towns}
+        counties = {t.county for t in self.towns}
+        if not self.key_towns:
+            raise ScenarioError("no town has category 'key': there is nothing to pair",
+                                file=self.sources.get("towns", "towns"), field="category")
+        for i, u in enumerate(self.units):
+            if u.tier is Tier.LOCAL and u.city not in cities:
+                raise self._error("units", i, "city", f"local unit {u.unit_id!r}: city {u.city!r} has no towns")
+        seen_pairs: set[tuple[str, str]] = set()
+        for i, c in enumerate(self.counterparts):
+            if c.target_city not in cities:
+                raise self._error("counterparts", i, "target_city", f"city {c.target_city!r} does not exist in towns")
+            if (c.prd_city, c.target_city) in seen_pairs:
+                raise self._error("counterparts", i, "target_city", f"duplicate pair {c.prd_city} → {c.target_city}")
+            seen_pairs.add((c.prd_city, c.target_city))
+        self._check_relationships(town_ids, unit_ids, counties)
+        seen_scores: set[tuple[str, str]] = set()
+        for i, s in enumerate(self.scores):
+            if s.unit_id not in unit_ids:
+                raise self._error("scores", i, "unit_id", f"unknown unit {s.unit_id!r}")
+            if s.town_id not in town_ids:
+                raise self._error("scores", i, "town_id", f"unknown town {s.town_id!r}")
+            if (s.unit_id, s.town_id) in seen_scores:
+                raise self._error("scores", i, "town_id", f"duplicate score for {s.unit_id} → {s.town_id}")
+            seen_scores.add((s.unit_id, s.town_id))
+        for city in self.policy.city_quotas:
+            if city not in cities:
+                raise ScenarioError(f"city {city!r} does not exist in towns", file="policy", field="city_quotas")
+        if self.policy.distance_weight > 0:
+            self._require_coordinates("units", self.units)
+            self._require_coordinates("towns", self.key_towns, row_of={t.town_id: i for i, t in enumerate(self.towns)})
+        return self
+
+    def _unique(self, table: str, rows: Sequence[Row], field: str) -> set[str]:
+        ids: set[str] = set()
+        for i, row in enumerate(rows):
+            value = getattr(row, field)
+            if value in ids:
+                raise self._error(table, i, field, f"duplicate id {value!r}")
+            ids.add(value)
+        return ids
+
+    def _check_relationships(self, town_ids: set[str], unit_ids: set[str], counties: set[str]) -> None:
+        previous: Counter[str] = Counter()
+        seen: set[tuple[str, str | None, str | None]] = set()
+        for i, r in enumerate(self.relationships):
+            if r.unit_id not in unit_ids:
+                raise self._error("relationships", i, "unit_id", f"unknown unit {r.unit_id!r}")
+            key = (r.unit_id, r.town_id, r.county)
+            if key in seen:
+                raise self._error("relationships", i, "kind", f"duplicate relationship {r.kind.value} of {r.unit_id}")
+            seen.add(key)
+            if r.kind is RelationshipKind.PREVIOUS_LEAD:
+                if r.town_id not in town_ids:
+                    raise self._error("relationships", i, "town_id", f"unknown town {r.town_id!r}")
+                previous[r.town_id] += 1
+                if previous[r.town_id] > 1:
+                    raise self._error("relationships", i, "town_id",
+                                      f"town {r.town_id!r} has more than one previous lead")
+            elif r.county not in counties:
+                raise self._error("relationships", i, "county", f"county {r.county!r} has no towns")
+
+    def _require_coordinates(self, table: str, rows: Iterable[Town | Unit],
+                             row_of: dict[str, int] | None = None) -> None:
+        for i, row in enumerate(rows):
+            if row.lon is None or row.lat is None:
+                ident = row.town_id if isinstance(row, Town) else row.unit_id
+                index = row_of[ident] if row_of else i
+                raise self._error(table, index, "lon", f"{ident!r} has no lon/lat but policy.distance_weight > 0")

@@ -1,0 +1,112 @@
+"""Row models of the scenario tables. One pydantic model per CSV row; extra columns are kept."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Id = Annotated[str, Field(min_length=1, description="Identifier, unique within its table.")]
+Name = Annotated[str, Field(min_length=1)]
+Lon = Annotated[float, Field(ge=-180, le=180, description="Longitude in degrees (GCJ-02 in the shipped data).")]
+Lat = Annotated[float, Field(ge=-90, le=90, description="Latitude in degrees.")]
+
+
+class Tier(StrEnum):
+    """The three helper tiers of the 5:2:3 rule."""
+
+    PRD = "prd"                # Pearl River Delta cities' districts and departments
+    PROVINCIAL = "provincial"  # provincial units and central units stationed in Guangdong
+    LOCAL = "local"            # municipal units of the town's own city
+
+
+class Category(StrEnum):
+    """Town categories of the 2021 programme; only key towns get a lead unit from this model."""
+
+    KEY = "key"                      # 重点帮扶镇
+    CONSOLIDATION = "consolidation"  # 巩固提升镇
+    PILOT = "pilot"                  # 先行示范镇
+
+
+class RelationshipKind(StrEnum):
+    PREVIOUS_LEAD = "previous_lead"    # unit led the town before: keep it where possible
+    COUNTY_PAIRING = "county_pairing"  # unit is paired with a county: it may lead only there
+
+
+class Row(BaseModel):
+    """Common config: immutable, extra columns kept (they travel into reports)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow", str_strip_whitespace=True)
+
+
+class Town(Row):
+    town_id: Id
+    name: Name
+    city: Name
+    county: Name
+    category: Category
+    border: bool = Field(False, description="On the provincial border (省际边界).")
+    ethnic: bool = Field(False, description="Ethnic-minority area (少数民族地区).")
+    old_base: bool = Field(False, description="Key old revolutionary base area (重点老区苏区).")
+    lon: Lon | None = None
+    lat: Lat | None = None
+
+    @property
+    def flags(self) -> frozenset[str]:
+        return frozenset(f for f in ("border", "ethnic", "old_base") if getattr(self, f))
+
+
+class Unit(Row):
+    unit_id: Id
+    name: Name
+    tier: Tier
+    city: str | None = Field(None, description="PRD city for `prd`, own city for `local`, empty for `provincial`.")
+    capacity: int = Field(ge=0, le=10_000, description="Most towns the unit may lead.")
+    strength: int = Field(3, ge=1, le=5, description="Helping strength, 1 (weak) to 5 (strong).")
+    lon: Lon | None = None
+    lat: Lat | None = None
+
+    @model_validator(mode="after")
+    def _city_matches_tier(self) -> Unit:
+        if self.tier is Tier.PROVINCIAL and self.city:
+            raise ValueError("a provincial unit has no city; leave 'city' empty")
+        if self.tier is not Tier.PROVINCIAL and not self.city:
+            raise ValueError(f"a {self.tier.value} unit needs a 'city'")
+        return self
+
+
+class Counterpart(Row):
+    prd_city: Name
+    target_city: Name
+
+
+class Relationship(Row):
+    unit_id: Id
+    kind: RelationshipKind
+    town_id: str | None = None
+    county: str | None = None
+
+    @model_validator(mode="after")
+    def _target_matches_kind(self) -> Relationship:
+        if self.kind is RelationshipKind.PREVIOUS_LEAD and not self.town_id:
+            raise ValueError("a previous_lead relationship needs a 'town_id'")
+        if self.kind is RelationshipKind.COUNTY_PAIRING and not self.county:
+            raise ValueError("a county_pairing relationship needs a 'county'")
+        return self
+
+
+class Score(Row):
+    unit_id: Id
+    town_id: Id
+    score: int = Field(ge=-1_000_000, le=1_000_000, description="Affinity points of the pair (may be negative).")
+
+
+TABLE_ROWS: dict[str, type[Row]] = {
+    "towns": Town,
+    "units": Unit,
+    "counterparts": Counterpart,
+    "relationships": Relationship,
+    "scores": Score,
+}
+"""Table name → row model; the order is the order tables are read and checked."""

@@ -1,0 +1,48 @@
+"""The objective: maximise Σ over chosen pairs of an integer value per pair.
+
+    value(u, t) = score(u, t) + continuity_weight · [u led t before] − round(distance_weight · km(u, t))
+
+``km`` is the great-circle distance (haversine, R = 6371.0088 km) between unit and town coordinates; the
+distance term is rounded to the nearest integer per pair (halves to even), so every value is an integer and any
+optimum can be checked independently as a plain sum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from ortools.sat.python import cp_model
+
+from models import Policy, Scenario
+
+from . import frames
+from .context import ModelContext
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
+    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2))
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))
+
+
+def pair_values(scenario: Scenario, pairs: pd.DataFrame) -> np.ndarray:
+    """Integer objective value of every pair (vectorised; ``pairs`` must carry ``previous``)."""
+    policy: Policy = scenario.policy
+    value = np.zeros(len(pairs), dtype=np.int64)
+    score = frames.scores(scenario)
+    if not score.empty:
+        merged = pairs[["unit_id", "town_id"]].merge(score, on=["unit_id", "town_id"], how="left")
+        value += merged["score"].fillna(0).to_numpy(dtype=np.int64)
+    value += policy.continuity_weight * pairs["previous"].to_numpy(dtype=np.int64)
+    if policy.distance_weight > 0:
+        km = haversine_km(pairs["unit_lon"], pairs["unit_lat"], pairs["town_lon"], pairs["town_lat"])
+        value -= np.rint(policy.distance_weight * km).astype(np.int64)
+    return value
+
+
+def define_objective(ctx: ModelContext) -> None:
+    values = ctx.pairs["value"].to_numpy()
+    nonzero = values != 0
+    ctx.model.maximize(cp_model.LinearExpr.weighted_sum(ctx.x[nonzero].tolist(), values[nonzero].tolist()))
