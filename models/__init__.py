@@ -1,7 +1,7 @@
 """Domain and scenario schema of bangfu: towns, helper units, relationships, policy, plan."""
 
 from .errors import ScenarioError
-from .loader import ScenarioFile, TablePaths, load_scenario, read_table
+from .loader import ScenarioFile, TablePaths, load_plan, load_scenario, read_table
 from .plan import Assignment, AuditReport, Conflict, Plan, SolveResult, Status, Violation
 from .policy import Policy, PriorityRule, SolverSettings, TierRatio
 from .rules import Rule
@@ -11,5 +11,5 @@ from .tables import Category, Counterpart, Relationship, RelationshipKind, Score
 __all__ = [
     "Assignment", "AuditReport", "Category", "Conflict", "Counterpart", "Plan", "Policy", "PriorityRule", "Relationship",
     "RelationshipKind", "Rule", "Scenario", "ScenarioError", "ScenarioFile", "Score", "SolveResult", "SolverSettings",
-    "Status", "TablePaths", "Tier", "TierRatio", "Town", "Unit", "Violation", "load_scenario", "read_table",
+    "Status", "TablePaths", "Tier", "TierRatio", "Town", "Unit", "Violation", "load_plan", "load_scenario", "read_table",
 ]

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from .errors import ScenarioError
 from .policy import Policy, SolverSettings
 from .scenario import Scenario
-from .tables import TABLE_ROWS, Row
+from .plan import Plan
+from .tables import TABLE_ROWS, PlanRow, Row
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
@@ -64,6 +65,13 @@ def load_scenario(path: str | Path) -> Scenario:
         tables[table] = read_table(file, model, label=rel)
     return Scenario(name=spec.name, description=spec.description, policy=spec.policy, solver=spec.solver,
                     sources=sources, **tables)
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read a ``plan.csv`` (columns ``town_id, unit_id``; others ignored) as a :class:`Plan`."""
+    path = Path(path)
+    rows = read_table(path, PlanRow, label=str(path))
+    return Plan.from_pairs([(r.town_id, r.unit_id) for r in rows])  # type: ignore[attr-defined]
 
 
 def read_table(file: Path, model: type[Row], label: str | None = None) -> tuple[Row, ...]:

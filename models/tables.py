@@ -102,6 +102,13 @@ class Score(Row):
     score: int = Field(ge=-1_000_000, le=1_000_000, description="Affinity points of the pair (may be negative).")
 
 
+class PlanRow(Row):
+    """A row of ``plan.csv`` as read back for the audit; the other columns are for people."""
+
+    town_id: Id
+    unit_id: Id
+
+
 TABLE_ROWS: dict[str, type[Row]] = {
     "towns": Town,
     "units": Unit,

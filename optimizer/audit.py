@@ -1,0 +1,219 @@
+"""Independent audit of a plan: a networkx graph built from the scenario tables, every rule re-checked.
+
+Shares no code with the model builder (``optimizer.model``): eligibility is read off graph edges, quotas are
+re-derived with exact fractions, distances with :mod:`math`. A plan the audit rejects is a bug.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import networkx as nx
+
+from models import AuditReport, Category, Plan, RelationshipKind, Rule, Scenario, Tier, Violation
+
+_TIER_ORDER = ("prd", "provincial", "local")
+
+
+def pairing_graph(scenario: Scenario, plan: Plan) -> nx.MultiDiGraph:
+    """Nodes ``("town", id)``, ``("unit", id)``, ``("city", name)``, ``("county", name)``; edges by ``kind``:
+    ``lead`` (the plan), ``previous``, ``county_pairing`` (unit → county), ``counterpart`` (city → city)."""
+    g = nx.MultiDiGraph()
+    for t in scenario.towns:
+        g.add_node(("town", t.town_id), **t.model_dump(), flags=t.flags)
+    for u in scenario.units:
+        g.add_node(("unit", u.unit_id), **u.model_dump())
+    for c in scenario.counterparts:
+        g.add_edge(("city", c.prd_city), ("city", c.target_city), kind="counterpart")
+    for r in scenario.relationships:
+        if r.kind is RelationshipKind.PREVIOUS_LEAD:
+            g.add_edge(("unit", r.unit_id), ("town", r.town_id), kind="previous")
+        else:
+            g.add_edge(("unit", r.unit_id), ("county", r.county), kind="county_pairing")
+    for a in plan.assignments:
+        g.add_edge(("unit", a.unit_id), ("town", a.town_id), kind="lead")
+    return g
+
+
+def _out(g: nx.MultiDiGraph, node: Any, kind: str) -> list[Any]:
+    return [v for _, v, k in g.out_edges(node, data="kind") if k == kind] if node in g else []
+
+
+def _in(g: nx.MultiDiGraph, node: Any, kind: str) -> list[Any]:
+    return [u for u, _, k in g.in_edges(node, data="kind") if k == kind] if node in g else []
+
+
+def expected_quotas(n: int, ratio: dict[str, int]) -> dict[str, int]:
+    """Largest remainder with exact fractions; ties go to the earlier tier in prd, provincial, local order."""
+    total = sum(ratio.values())
+    exact = {t: Fraction(n * ratio[t], total) for t in _TIER_ORDER}
+    quota = {t: math.floor(exact[t]) for t in _TIER_ORDER}
+    order = sorted(_TIER_ORDER, key=lambda t: (-(exact[t] - quota[t]), _TIER_ORDER.index(t)))
+    for t in order[: n - sum(quota.values())]:
+        quota[t] += 1
+    return quota
+
+
+def audit(scenario: Scenario, plan: Plan) -> AuditReport:
+    """Check every rule on ``plan``; the report lists violations (rule id, unit, town, message) and structure."""
+    g = pairing_graph(scenario, plan)
+    found: list[Violation] = []
+    leads = [(a.unit_id, a.town_id) for a in plan.assignments]
+    found += _check_references(g, leads)
+    valid = [(u, t) for u, t in leads if ("unit", u) in g and ("town", t) in g]
+    found += _check_coverage(g, scenario, valid)
+    found += _check_eligibility(g, valid)
+    found += _check_capacity(g, scenario)
+    found += _check_tier_quota(g, scenario, valid)
+    found += _check_continuity(g, scenario)
+    found += _check_priority(g, scenario, valid)
+    return AuditReport(violations=tuple(found), structure=_structure(g, scenario, valid))
+
+
+def _check_references(g: nx.MultiDiGraph, leads: list[tuple[str, str]]) -> list[Violation]:
+    out = []
+    for u, t in leads:
+        if ("unit", u) not in g or "tier" not in g.nodes[("unit", u)]:
+            out.append(Violation(rule=Rule.ELIGIBILITY, unit_id=u, town_id=t, message=f"unit {u!r} does not exist"))
+        if ("town", t) not in g or "category" not in g.nodes[("town", t)]:
+            out.append(Violation(rule=Rule.COVERAGE, unit_id=u, town_id=t, message=f"town {t!r} does not exist"))
+    return out
+
+
+def _check_coverage(g: nx.MultiDiGraph, scenario: Scenario, leads: list[tuple[str, str]]) -> list[Violation]:
+    out = []
+    for t in scenario.towns:
+        heads = _in(g, ("town", t.town_id), "lead")
+        if t.category is Category.KEY and len(heads) != 1:
+            out.append(Violation(rule=Rule.COVERAGE, town_id=t.town_id,
+                                 message=f"key town {t.name} has {len(heads)} lead units (needs exactly 1)"))
+        elif t.category is not Category.KEY and heads:
+            out.append(Violation(rule=Rule.COVERAGE, town_id=t.town_id, unit_id=heads[0][1],
+                                 message=f"{t.category.value} town {t.name} is not a key town but has a lead unit"))
+    return out
+
+
+def _check_eligibility(g: nx.MultiDiGraph, leads: list[tuple[str, str]]) -> list[Violation]:
+    out = []
+    for u, t in leads:
+        unit, town = g.nodes[("unit", u)], g.nodes[("town", t)]
+        tier, ucity, tcity = unit["tier"], unit["city"], town["city"]
+        reason = None
+        if tier == Tier.PRD and not g.has_edge(("city", ucity), ("city", tcity)):
+            reason = f"PRD unit of {ucity} leads a town in {tcity}, which is not a counterpart city of {ucity}"
+        elif tier == Tier.LOCAL and ucity != tcity:
+            reason = f"local unit of {ucity} leads a town in another city ({tcity})"
+        counties = {c[1] for c in _out(g, ("unit", u), "county_pairing")}
+        if reason is None and counties and town["county"] not in counties:
+            reason = f"unit is paired with {', '.join(sorted(counties))} but leads a town in {town['county']}"
+        if reason:
+            out.append(Violation(rule=Rule.ELIGIBILITY, unit_id=u, town_id=t, message=f"{unit['name']} → "
+                                 f"{town['name']}: {reason}"))
+    return out
+
+
+def _check_capacity(g: nx.MultiDiGraph, scenario: Scenario) -> list[Violation]:
+    out = []
+    for u in scenario.units:
+        led = len(_out(g, ("unit", u.unit_id), "lead"))
+        if led > u.capacity:
+            out.append(Violation(rule=Rule.CAPACITY, unit_id=u.unit_id,
+                                 message=f"{u.name} leads {led} towns, above its capacity of {u.capacity}"))
+    return out
+
+
+def _check_tier_quota(g: nx.MultiDiGraph, scenario: Scenario, leads: list[tuple[str, str]]) -> list[Violation]:
+    key = [t for t in scenario.towns if t.category is Category.KEY]
+    ratio = scenario.policy.tier_ratio
+    expected = expected_quotas(len(key), {"prd": ratio.prd, "provincial": ratio.provincial, "local": ratio.local})
+    key_ids = {t.town_id for t in key}
+    led = [(g.nodes[("unit", u)]["tier"], g.nodes[("town", t)]["city"]) for u, t in leads if t in key_ids]
+    per_tier = Counter(str(tier) for tier, _ in led)
+    out = [Violation(rule=Rule.TIER_QUOTA, message=f"{tier} tier leads {per_tier[tier]} key towns, "
+                     f"the policy ratio requires exactly {need}")
+           for tier, need in expected.items() if per_tier[tier] != need]
+    per_city = Counter((str(tier), city) for tier, city in led)
+    for city, quotas in scenario.policy.city_quotas.items():
+        for tier, need in quotas.items():
+            if per_city[(str(tier), city)] != need:
+                out.append(Violation(rule=Rule.TIER_QUOTA, message=f"{city}: {tier} tier leads "
+                                     f"{per_city[(str(tier), city)]} towns, the city quota requires exactly {need}"))
+    return out
+
+
+def _check_continuity(g: nx.MultiDiGraph, scenario: Scenario) -> list[Violation]:
+    cap = scenario.policy.max_changes
+    previous = {t: u for u, t in ((r.unit_id, r.town_id) for r in scenario.relationships
+                                  if r.kind is RelationshipKind.PREVIOUS_LEAD)
+                if g.nodes[("town", t)]["category"] == Category.KEY}
+    if cap is None:
+        return []
+    limit = cap if isinstance(cap, int) else int(Decimal(str(cap)) * len(previous))
+    changed = sorted(t for t, u in previous.items() if _in(g, ("town", t), "lead") != [("unit", u)])
+    if len(changed) <= limit:
+        return []
+    return [Violation(rule=Rule.CONTINUITY, town_id=changed[0],
+                      message=f"{len(changed)} of {len(previous)} previous leads changed; max_changes allows {limit}")]
+
+
+def _check_priority(g: nx.MultiDiGraph, scenario: Scenario, leads: list[tuple[str, str]]) -> list[Violation]:
+    out = []
+    for u, t in leads:
+        unit, town = g.nodes[("unit", u)], g.nodes[("town", t)]
+        for rule in scenario.policy.priority:
+            hit = sorted(set(rule.flags) & town["flags"])
+            if not hit:
+                continue
+            if rule.tiers is not None and unit["tier"] not in rule.tiers:
+                out.append(Violation(rule=Rule.PRIORITY, unit_id=u, town_id=t, message=(
+                    f"{town['name']} ({', '.join(hit)}) must be led by a {'/'.join(rule.tiers)} unit, "
+                    f"not by {unit['name']} ({unit['tier']})")))
+            if rule.min_strength is not None and unit["strength"] < rule.min_strength:
+                out.append(Violation(rule=Rule.PRIORITY, unit_id=u, town_id=t, message=(
+                    f"{town['name']} ({', '.join(hit)}) needs a unit of strength ≥ {rule.min_strength}, "
+                    f"{unit['name']} has {unit['strength']}")))
+    return out
+
+
+def _structure(g: nx.MultiDiGraph, scenario: Scenario, leads: list[tuple[str, str]]) -> dict[str, Any]:
+    reached: dict[str, set[str]] = defaultdict(set)
+    for u, t in leads:
+        unit = g.nodes[("unit", u)]
+        if unit["tier"] == Tier.PRD:
+            reached[unit["city"]].add(g.nodes[("town", t)]["city"])
+    degree = {u.unit_id: [len(_out(g, ("unit", u.unit_id), "lead")), u.capacity] for u in scenario.units}
+    key = [t.town_id for t in scenario.towns if t.category is Category.KEY]
+    heads = {t: len(_in(g, ("town", t), "lead")) for t in key}
+    return {
+        "prd_city_targets": {city: sorted(cities) for city, cities in sorted(reached.items())},
+        "unit_degree": degree,
+        "towns_without_lead": sorted(t for t, n in heads.items() if n == 0),
+        "towns_with_several_leads": sorted(t for t, n in heads.items() if n > 1),
+        "objective": plan_value(scenario, Plan.from_pairs([(t, u) for u, t in leads])),
+    }
+
+
+def _km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+
+
+def plan_value(scenario: Scenario, plan: Plan) -> int:
+    """The README objective of ``plan``, recomputed pair by pair (a check on the solver's reported value)."""
+    units = {u.unit_id: u for u in scenario.units}
+    towns = {t.town_id: t for t in scenario.towns}
+    scores = {(s.unit_id, s.town_id): s.score for s in scenario.scores}
+    previous = {(r.unit_id, r.town_id) for r in scenario.relationships if r.kind is RelationshipKind.PREVIOUS_LEAD}
+    p = scenario.policy
+    total = 0
+    for a in plan.assignments:
+        u, t = units.get(a.unit_id), towns.get(a.town_id)
+        total += scores.get((a.unit_id, a.town_id), 0) + p.continuity_weight * ((a.unit_id, a.town_id) in previous)
+        if p.distance_weight > 0 and u and t and None not in (u.lon, u.lat, t.lon, t.lat):
+            total -= round(p.distance_weight * _km(u.lon, u.lat, t.lon, t.lat))  # type: ignore[arg-type]
+    return total

@@ -1,0 +1,105 @@
+"""Plan tables, the run summary and atomic output files: what a planner reads after a solve."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from models import AuditReport, Plan, RelationshipKind, Scenario, SolveResult, Tier
+
+PLAN_COLUMNS = ["town_id", "town_name", "city", "county", "unit_id", "unit_name", "tier", "kept_previous",
+                "previous_unit_id"]
+OUTPUT_FILES = ("plan.csv", "summary.json")
+
+
+def plan_frame(scenario: Scenario, plan: Plan) -> pd.DataFrame:
+    """One row per pairing with names, tier and continuity, sorted by city, county and town id."""
+    towns = {t.town_id: t for t in scenario.towns}
+    units = {u.unit_id: u for u in scenario.units}
+    previous = {r.town_id: r.unit_id for r in scenario.relationships if r.kind is RelationshipKind.PREVIOUS_LEAD}
+    rows = []
+    for a in plan.assignments:
+        town, unit = towns.get(a.town_id), units.get(a.unit_id)
+        rows.append({
+            "town_id": a.town_id, "town_name": town.name if town else "", "city": town.city if town else "",
+            "county": town.county if town else "", "unit_id": a.unit_id, "unit_name": unit.name if unit else "",
+            "tier": unit.tier.value if unit else "", "kept_previous": previous.get(a.town_id) == a.unit_id,
+            "previous_unit_id": previous.get(a.town_id, ""),
+        })
+    frame = pd.DataFrame(rows, columns=PLAN_COLUMNS)
+    return frame.sort_values(["city", "county", "town_id"], kind="stable").reset_index(drop=True)
+
+
+def continuity_counts(scenario: Scenario, plan: Plan) -> dict[str, int]:
+    """Key towns with a previous lead: how many kept it, how many changed."""
+    lead = plan.lead_of()
+    key = {t.town_id for t in scenario.key_towns}
+    previous = [(r.town_id, r.unit_id) for r in scenario.relationships
+                if r.kind is RelationshipKind.PREVIOUS_LEAD and r.town_id in key]
+    kept = sum(lead.get(t) == u for t, u in previous)
+    return {"with_previous": len(previous), "kept": kept, "changed": len(previous) - kept}
+
+
+def summary(scenario: Scenario, result: SolveResult, report: AuditReport | None) -> dict[str, Any]:
+    """The JSON summary of a run: status, objective evidence, tier counts, changes, audit, provenance."""
+    data: dict[str, Any] = {
+        "scenario": scenario.name,
+        "status": result.status.value,
+        "objective": result.objective,
+        "best_bound": result.best_bound,
+        "gap": result.gap,
+        "build_seconds": round(result.build_seconds, 4),
+        "solve_seconds": round(result.solve_seconds, 4),
+        "variables": result.variables,
+        "constraints": result.constraints,
+        "key_towns": len(scenario.key_towns),
+        "message": result.message,
+        "conflicts": [c.model_dump(mode="json") for c in result.conflicts],
+    }
+    if result.plan is not None:
+        units = {u.unit_id: u.tier for u in scenario.units}
+        tiers = Counter(units[a.unit_id].value for a in result.plan.assignments)
+        data["tier_counts"] = {t.value: tiers.get(t.value, 0) for t in Tier}
+        data["changes"] = continuity_counts(scenario, result.plan)["changed"]
+        data["continuity"] = continuity_counts(scenario, result.plan)
+    if report is not None:
+        data["audit"] = {"passed": report.passed,
+                         "violations": [v.model_dump(mode="json") for v in report.violations],
+                         "objective": report.structure.get("objective")}
+    data |= {"ortools_version": result.ortools_version, "parameters": result.parameters,
+             "fingerprint": result.fingerprint}
+    return data
+
+
+def write_outputs(out: Path, files: dict[str, str], stale: tuple[str, ...] = OUTPUT_FILES) -> None:
+    """Write ``files`` into ``out`` atomically: all temp files first, then renames; remove stale outputs.
+
+    A reader never sees a half-written file, and a failed run leaves no file of its own behind.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    temps: list[tuple[str, Path]] = []
+    try:
+        for name, text in files.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+            temps.append((name, Path(tmp)))
+    except BaseException:
+        for _, tmp in temps:
+            tmp.unlink(missing_ok=True)
+        raise
+    for name, tmp in temps:
+        os.replace(tmp, out / name)
+    for name in stale:
+        if name not in files:
+            (out / name).unlink(missing_ok=True)
+
+
+def to_json(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
