@@ -64,7 +64,8 @@ def audit(scenario: Scenario, plan: Plan) -> AuditReport:
     found: list[Violation] = []
     leads = [(a.unit_id, a.town_id) for a in plan.assignments]
     found += _check_references(g, leads)
-    valid = [(u, t) for u, t in leads if ("unit", u) in g and ("town", t) in g]
+    units, towns = {u.unit_id for u in scenario.units}, {t.town_id for t in scenario.towns}
+    valid = [(u, t) for u, t in leads if u in units and t in towns]
     found += _check_coverage(g, scenario, valid)
     found += _check_eligibility(g, valid)
     found += _check_capacity(g, scenario)
@@ -77,9 +78,9 @@ def audit(scenario: Scenario, plan: Plan) -> AuditReport:
 def _check_references(g: nx.MultiDiGraph, leads: list[tuple[str, str]]) -> list[Violation]:
     out = []
     for u, t in leads:
-        if ("unit", u) not in g or "tier" not in g.nodes[("unit", u)]:
+        if "tier" not in g.nodes[("unit", u)]:
             out.append(Violation(rule=Rule.ELIGIBILITY, unit_id=u, town_id=t, message=f"unit {u!r} does not exist"))
-        if ("town", t) not in g or "category" not in g.nodes[("town", t)]:
+        if "category" not in g.nodes[("town", t)]:
             out.append(Violation(rule=Rule.COVERAGE, unit_id=u, town_id=t, message=f"town {t!r} does not exist"))
     return out
 

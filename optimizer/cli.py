@@ -12,9 +12,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from models import AuditReport, Scenario, ScenarioError, ScenarioFile, SolveResult, Status, load_plan, load_scenario
+from models import AuditReport, Rule, Scenario, ScenarioError, ScenarioFile, SolveResult, Status, load_plan, load_scenario
 from models.tables import TABLE_ROWS
 
 from .audit import audit as audit_plan
@@ -99,7 +100,7 @@ def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport |
     out_console.print(f"[bold]{scenario.name}[/]: [{style}]{result.status.value}[/] — "
                       f"{len(scenario.key_towns)} key towns, {result.variables} candidate pairs", highlight=False)
     for conflict in result.conflicts:
-        out_console.print(f"  [red]✗[/] [{', '.join(r.value for r in conflict.rules)}] {conflict.message}",
+        out_console.print(f"  [red]✗[/] {escape(_rules(conflict.rules))} {conflict.message}",
                           highlight=False)
     if result.message and not result.conflicts:
         out_console.print(f"  {result.message}", highlight=False)
@@ -128,4 +129,12 @@ def _print_audit(report: AuditReport) -> None:
         return
     out_console.print(f"  audit: [red]{len(report.violations)} violation(s)[/]")
     for v in report.violations:
-        out_console.print(f"  [red]✗[/] [{v.rule.value}] {v.message}", highlight=False)
+        out_console.print(f"  [red]✗[/] {escape(_rules((v.rule,)))} {v.message}", highlight=False)
+
+
+def _rules(rules: tuple[Rule, ...]) -> str:
+    return f"[{', '.join(r.value for r in rules)}]"
+
+
+if __name__ == "__main__":
+    app()
