@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import numpy as np
 import ortools
 import pandas as pd
 from ortools.sat.python import cp_model
@@ -49,6 +50,7 @@ def solver_parameters(settings: SolverSettings) -> dict[str, float | int | bool]
         "random_seed": settings.seed,
         "relative_gap_limit": settings.relative_gap,
         "log_search_progress": settings.log,
+        "cp_model_presolve": settings.presolve,
     }
     if settings.deterministic and settings.workers > 1:
         params["interleave_search"] = True
@@ -56,7 +58,7 @@ def solver_parameters(settings: SolverSettings) -> dict[str, float | int | bool]
 
 
 def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int | None = None,
-          seed: int | None = None, deterministic: bool | None = None,
+          seed: int | None = None, deterministic: bool | None = None, presolve: bool | None = None,
           progress: ProgressCallback | None = None) -> SolveResult:
     """Find the plan of highest objective (README formula) obeying every rule, or say why there is none.
 
@@ -64,7 +66,7 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
     plan, objective, best bound and gap, build and solve seconds, model size and the ortools version.
     """
     settings = settings_for(scenario, time_limit=time_limit, workers=workers, seed=seed,
-                            deterministic=deterministic)
+                            deterministic=deterministic, presolve=presolve)
     built = build_model(scenario)
     params = solver_parameters(settings)
     proto = built.model.proto
@@ -94,7 +96,7 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
 
 
 def _plan(built: BuiltModel, solver: cp_model.CpSolver) -> Plan:
-    chosen = solver.boolean_values(built.x).to_numpy(dtype=bool)
+    chosen = np.asarray(solver.response_proto.solution, dtype=np.int64)[: len(built.pairs)] == 1
     rows: pd.DataFrame = built.pairs.loc[chosen, ["town_id", "unit_id"]]
     return Plan.from_pairs(list(rows.itertuples(index=False, name=None)))
 

@@ -27,7 +27,6 @@ RULE_BUILDERS = (define_coverage, define_tier_quota, define_capacity, define_con
 class BuiltModel:
     model: cp_model.CpModel
     pairs: pd.DataFrame
-    x: pd.Series
     constraints: dict[Rule, int]
     pruned: dict[Rule, int]
     seconds: float
@@ -49,10 +48,12 @@ def build_model(scenario: Scenario) -> BuiltModel:
     start = time.perf_counter()
     pairs, pruned = candidate_pairs(scenario)
     model = cp_model.CpModel()
-    x = model.new_bool_var_series("x", pairs.index)
-    ctx = ModelContext(scenario=scenario, model=model, pairs=pairs, x=x)
+    variables = model.proto.variables
+    for _ in range(len(pairs)):  # one Boolean per eligible pair; variable i is row i of ``pairs``
+        variables.add().domain.extend((0, 1))
+    ctx = ModelContext(scenario=scenario, model=model, pairs=pairs)
     for define in RULE_BUILDERS:
         define(ctx)
     define_objective(ctx)
-    return BuiltModel(model=model, pairs=pairs, x=x, constraints=ctx.constraints, pruned=pruned,
+    return BuiltModel(model=model, pairs=pairs, constraints=ctx.constraints, pruned=pruned,
                       seconds=time.perf_counter() - start)

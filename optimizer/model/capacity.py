@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from ortools.sat.python import cp_model
-
 from models import Rule
 
-from .context import ModelContext
+from .context import ModelContext, groups
 
 
 def define_capacity(ctx: ModelContext) -> None:
     """One ``≤ capacity`` row per unit whose eligible pairs outnumber its capacity (others cannot bind)."""
-    groups = ctx.pairs.groupby("u", sort=True)
-    added = 0
-    for u, index in groups.groups.items():
-        capacity = int(ctx.pairs.at[index[0], "capacity"])
-        if len(index) > capacity:
-            ctx.model.add(cp_model.LinearExpr.sum(ctx.x[index].tolist()) <= capacity)
-            added += 1
-    ctx.count(Rule.CAPACITY, added)
+    capacity = {u.unit_id: u.capacity for u in ctx.scenario.units}
+    unit_ids = [u.unit_id for u in ctx.scenario.units]
+    for u, variables in enumerate(groups(ctx.pairs["u"].to_numpy(), len(unit_ids))):
+        if len(variables) > capacity[unit_ids[u]]:
+            ctx.add_linear(Rule.CAPACITY, variables, 0, capacity[unit_ids[u]])

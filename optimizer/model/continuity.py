@@ -11,8 +11,6 @@ from fractions import Fraction
 
 import numpy as np
 import pandas as pd
-from ortools.sat.python import cp_model
-
 from models import Policy, RelationshipKind, Rule, Scenario
 
 from . import frames
@@ -41,6 +39,5 @@ def define_continuity(ctx: ModelContext) -> None:
     cap = change_cap(ctx.scenario.policy, n_previous)
     if cap is None or cap >= n_previous:
         return
-    kept = ctx.x[ctx.pairs["previous"].to_numpy()]
-    ctx.model.add(cp_model.LinearExpr.sum(kept.tolist()) >= n_previous - cap)
-    ctx.count(Rule.CONTINUITY, 1)
+    kept = np.flatnonzero(ctx.pairs["previous"].to_numpy())
+    ctx.add_linear(Rule.CONTINUITY, kept, n_previous - cap, len(kept))

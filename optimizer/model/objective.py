@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from ortools.sat.python import cp_model
 
 from models import Policy, Scenario
 
@@ -43,6 +42,10 @@ def pair_values(scenario: Scenario, pairs: pd.DataFrame) -> np.ndarray:
 
 
 def define_objective(ctx: ModelContext) -> None:
+    """Maximise Σ value·x, written as CP-SAT stores a maximisation: minimise Σ −value·x, scaling factor −1."""
     values = ctx.pairs["value"].to_numpy()
-    nonzero = values != 0
-    ctx.model.maximize(cp_model.LinearExpr.weighted_sum(ctx.x[nonzero].tolist(), values[nonzero].tolist()))
+    nonzero = np.flatnonzero(values)
+    objective = ctx.model.proto.objective
+    objective.vars.extend(nonzero.tolist())
+    objective.coeffs.extend((-values[nonzero]).tolist())
+    objective.scaling_factor = -1.0

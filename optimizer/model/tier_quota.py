@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ortools.sat.python import cp_model
+import numpy as np
 
 from models import Rule, Tier, TierRatio
 
@@ -23,12 +23,10 @@ def tier_quotas(n_towns: int, ratio: TierRatio) -> dict[Tier, int]:
 
 def define_tier_quota(ctx: ModelContext) -> None:
     quotas = tier_quotas(len(ctx.scenario.key_towns), ctx.scenario.policy.tier_ratio)
-    tier = ctx.pairs["tier"]
+    tier = ctx.pairs["tier"].to_numpy()
     for t, quota in quotas.items():
-        ctx.model.add(cp_model.LinearExpr.sum(ctx.x[tier == t.value].tolist()) == quota)
-    ctx.count(Rule.TIER_QUOTA, len(quotas))
-    city = ctx.pairs["town_city"]
+        ctx.add_linear(Rule.TIER_QUOTA, np.flatnonzero(tier == t.value), quota, quota)
+    city = ctx.pairs["town_city"].to_numpy()
     for city_name, per_tier in ctx.scenario.policy.city_quotas.items():
         for t, quota in per_tier.items():
-            ctx.model.add(cp_model.LinearExpr.sum(ctx.x[(tier == t.value) & (city == city_name)].tolist()) == quota)
-            ctx.count(Rule.TIER_QUOTA, 1)
+            ctx.add_linear(Rule.TIER_QUOTA, np.flatnonzero((tier == t.value) & (city == city_name)), quota, quota)
