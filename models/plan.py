@@ -76,6 +76,7 @@ class SolveResult(BaseModel):
     ortools_version: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     fingerprint: str = ""
+    path: str = Field("", description="What proved the result: network, lagrangian, restricted or cp-sat.")
     message: str = ""
     conflicts: tuple[Conflict, ...] = ()
 

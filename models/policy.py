@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .tables import Tier
 
 Flag = Literal["border", "ethnic", "old_base"]
+Method = Literal["auto", "cp-sat"]
 NonNegInt = Annotated[int, Field(ge=0)]
 
 
@@ -75,6 +76,8 @@ class Policy(Block):
 class SolverSettings(Block):
     """CP-SAT settings (see :func:`optimizer.solve`)."""
 
+    method: Method = Field("auto", description="auto: the network path (min-cost flow with a Lagrangian bound) "
+                           "and CP-SAT where it cannot prove the optimum; cp-sat: CP-SAT on the full model only.")
     time_limit: float = Field(60.0, gt=0, description="Wall-clock limit in seconds.")
     workers: int = Field(1, ge=1, le=64, description="CP-SAT search workers (memory grows with them). One worker "
                          "is the fastest profile measured on the pairing models on 2 cores, and always repeatable.")

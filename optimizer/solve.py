@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import ortools
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from models import Plan, Scenario, SolveResult, SolverSettings, Status
+from models import Conflict, Plan, Rule, Scenario, SolveResult, SolverSettings, Status
+from models.policy import Method
 
 from .checks import presolve_checks
 from .model import BuiltModel, build_model
+from .network import relax, side_rows
+
+RESTRICTED_TOP_K = 3
+"""Besides every pair a flow solution used, the restricted model keeps each town's best few pairs."""
 
 _STATUS = {
     cp_model.OPTIMAL: Status.OPTIMAL,
@@ -59,46 +67,142 @@ def solver_parameters(settings: SolverSettings) -> dict[str, float | int | bool]
 
 def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int | None = None,
           seed: int | None = None, deterministic: bool | None = None, presolve: bool | None = None,
-          progress: ProgressCallback | None = None) -> SolveResult:
+          method: Method | None = None, progress: ProgressCallback | None = None) -> SolveResult:
     """Find the plan of highest objective (README formula) obeying every rule, or say why there is none.
 
-    Arguments left as ``None`` take the scenario's ``solver`` block. The result carries the status, the
-    plan, objective, best bound and gap, build and solve seconds, model size and the ortools version.
+    Arguments left as ``None`` take the scenario's ``solver`` block. ``method="auto"`` tries the network path
+    (min-cost flow + Lagrangian bound, :mod:`optimizer.network`) and falls back to CP-SAT, which it hands a hint
+    and the bound; ``"cp-sat"`` runs CP-SAT on the full model alone. The result carries the status, the plan,
+    objective, best bound and gap, the path that proved it, build and solve seconds, model size and versions.
     """
     settings = settings_for(scenario, time_limit=time_limit, workers=workers, seed=seed,
-                            deterministic=deterministic, presolve=presolve)
+                            deterministic=deterministic, presolve=presolve, method=method)
     built = build_model(scenario)
     params = solver_parameters(settings)
     proto = built.model.proto
-    common = dict(
-        build_seconds=built.seconds, variables=len(proto.variables), constraints=len(proto.constraints),
-        ortools_version=ortools.__version__, parameters=params, fingerprint=scenario.fingerprint(),
-    )
+    base = _Base(scenario=scenario, built=built, settings=settings, progress=progress, start=time.perf_counter(),
+                 common=dict(build_seconds=built.seconds, variables=len(proto.variables),
+                             constraints=len(proto.constraints), ortools_version=ortools.__version__,
+                             parameters=params | {"method": settings.method}, fingerprint=scenario.fingerprint()))
     conflicts = presolve_checks(scenario, built.pairs)
     if conflicts:
-        return SolveResult(status=Status.INFEASIBLE, solve_seconds=0.0, conflicts=tuple(conflicts),
-                           message="the pre-solve checks prove that no plan exists", **common)
+        return base.result(Status.INFEASIBLE, conflicts=tuple(conflicts),
+                           message="the pre-solve checks prove that no plan exists")
+    if settings.method == "cp-sat":
+        return _cp_sat(base, built, path="cp-sat")
+    return _network_path(base)
+
+
+@dataclass
+class _Base:
+    """What every path needs to finish a result: inputs, settings, the clock and the common fields."""
+
+    scenario: Scenario
+    built: BuiltModel
+    settings: SolverSettings
+    progress: ProgressCallback | None
+    start: float
+    common: dict[str, Any]
+
+    def remaining(self) -> float:
+        return max(0.01, self.settings.time_limit - (time.perf_counter() - self.start))
+
+    def result(self, status: Status, **fields: Any) -> SolveResult:
+        return SolveResult(status=status, solve_seconds=time.perf_counter() - self.start, **self.common, **fields)
+
+    def plan_result(self, status: Status, pairs: pd.DataFrame, chosen: np.ndarray, bound: float,
+                    path: str) -> SolveResult:
+        objective = int(pairs["value"].to_numpy()[chosen].sum())
+        if status is Status.OPTIMAL:  # proven: the bound is the objective itself
+            bound = objective
+        rows = pairs.loc[chosen, ["town_id", "unit_id"]]
+        return self.result(status, plan=Plan.from_pairs(list(rows.itertuples(index=False, name=None))),
+                           objective=objective, best_bound=bound, path=path,
+                           gap=max(0.0, (bound - objective) / max(1.0, abs(objective))))
+
+
+def _network_path(base: _Base) -> SolveResult:
+    """Flow + Lagrangian bound; certified, or closed by a restricted CP-SAT, or handed to the full CP-SAT."""
+    pairs = base.built.pairs
+    relaxation = relax(base.scenario, pairs)
+    if relaxation is None:
+        return base.result(Status.INFEASIBLE, path="network", conflicts=(Conflict(
+            rules=(Rule.COVERAGE, Rule.TIER_QUOTA, Rule.CAPACITY, Rule.ELIGIBILITY),
+            message="no assignment gives every key town one lead while meeting the tier quotas and the units' "
+                    "capacities (a min-cost flow over the eligible pairs proves it)"),),
+            message="the network of eligible pairs has no feasible flow")
+    bound = relaxation.bound
+    if relaxation.certified and relaxation.best is not None:
+        path = "network" if not side_rows(base.scenario, pairs) else "lagrangian"
+        return base.plan_result(Status.OPTIMAL, pairs, relaxation.best, bound, path)
+    target = math.floor(bound + 1e-9)
+    if target < -int(np.abs(pairs["value"].to_numpy()).sum()):  # below any plan's value: the side rows clash
+        return base.result(Status.INFEASIBLE, path="lagrangian", conflicts=(Conflict(
+            rules=tuple(dict.fromkeys(row.rule for row in side_rows(base.scenario, pairs))),
+            message="the city quotas and the continuity cap cannot all hold together with the tier quotas and "
+                    "capacities (the Lagrangian bound of the flow network proves it)"),),
+            message="the side rows of the network cannot all be met")
+    keep = relaxation.seen | _top_per_town(pairs, RESTRICTED_TOP_K)
+    restricted = build_model(base.scenario, pairs[keep])
+    outcome, chosen = _run_cp_sat(base, restricted, workers=1)
+    if outcome is Status.OPTIMAL and chosen is not None:
+        full_chosen = np.zeros(len(pairs), dtype=bool)
+        full_chosen[np.flatnonzero(keep)[chosen]] = True
+        if int(pairs["value"].to_numpy()[full_chosen].sum()) >= target:
+            return base.plan_result(Status.OPTIMAL, pairs, full_chosen, bound, "restricted")
+        _hint(base.built, full_chosen)
+    _cap_objective(base.built, target)
+    return _cp_sat(base, base.built, path="cp-sat", bound=bound)
+
+
+def _top_per_town(pairs: pd.DataFrame, k: int) -> np.ndarray:
+    ranked = pairs.assign(_i=np.arange(len(pairs))).sort_values(["t", "value"], ascending=[True, False],
+                                                                kind="stable")
+    top = ranked.groupby("t", sort=False).head(k)["_i"].to_numpy()
+    mask = np.zeros(len(pairs), dtype=bool)
+    mask[top] = True
+    return mask
+
+
+def _hint(built: BuiltModel, chosen: np.ndarray) -> None:
+    """A complete solution hint (only a speed-up: CP-SAT does not promise to keep it)."""
+    hint = built.model.proto.solution_hint
+    hint.vars.extend(range(len(chosen)))
+    hint.values.extend(chosen.astype(np.int64).tolist())
+
+
+def _cap_objective(built: BuiltModel, upper: int) -> None:
+    """Objective ≤ ``upper`` (the proven Lagrangian bound), in CP-SAT's internal minimisation form."""
+    objective = built.model.proto.objective
+    if len(objective.vars):
+        objective.domain.extend([-upper, int(np.abs(built.pairs["value"].to_numpy()).sum())])
+
+
+def _run_cp_sat(base: _Base, built: BuiltModel, workers: int | None = None) -> tuple[Status, np.ndarray | None]:
+    solver = _solver(base, workers)
+    status = _STATUS[solver.solve(built.model, _Progress(base.progress) if base.progress else None)]
+    if status not in (Status.OPTIMAL, Status.FEASIBLE):
+        return status, None
+    return status, np.asarray(solver.response_proto.solution, dtype=np.int64)[: len(built.pairs)] == 1
+
+
+def _solver(base: _Base, workers: int | None) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
+    params = solver_parameters(base.settings) | {"max_time_in_seconds": base.remaining()}
+    if workers is not None:
+        params = {k: v for k, v in params.items() if k != "interleave_search"} | {"num_workers": workers}
     for name, value in params.items():
         setattr(solver.parameters, name, value)
-    start = time.perf_counter()
-    code = solver.solve(built.model, _Progress(progress) if progress else None)
-    solve_seconds = time.perf_counter() - start
-    status = _STATUS[code]
+    return solver
+
+
+def _cp_sat(base: _Base, built: BuiltModel, path: str, bound: float = math.inf) -> SolveResult:
+    solver = _solver(base, None)
+    status = _STATUS[solver.solve(built.model, _Progress(base.progress) if base.progress else None)]
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
-        return SolveResult(status=status, solve_seconds=solve_seconds, message=_no_plan_message(status, built),
-                           **common)
-    objective = round(solver.objective_value)
-    bound = solver.best_objective_bound
-    return SolveResult(status=status, plan=_plan(built, solver), objective=objective, best_bound=bound,
-                       gap=0.0 if status is Status.OPTIMAL else (bound - objective) / max(1.0, abs(objective)),
-                       solve_seconds=solve_seconds, **common)
-
-
-def _plan(built: BuiltModel, solver: cp_model.CpSolver) -> Plan:
+        return base.result(status, path=path, message=_no_plan_message(status, built))
     chosen = np.asarray(solver.response_proto.solution, dtype=np.int64)[: len(built.pairs)] == 1
-    rows: pd.DataFrame = built.pairs.loc[chosen, ["town_id", "unit_id"]]
-    return Plan.from_pairs(list(rows.itertuples(index=False, name=None)))
+    return base.plan_result(status, built.pairs, chosen, min(bound, solver.best_objective_bound), path)
 
 
 def _no_plan_message(status: Status, built: BuiltModel) -> str:

@@ -43,10 +43,16 @@ def candidate_pairs(scenario: Scenario) -> tuple[pd.DataFrame, dict[Rule, int]]:
     return pairs, pruned
 
 
-def build_model(scenario: Scenario) -> BuiltModel:
-    """The whole model; only eligible pairs get a Boolean (sparse), never a dense unit × town matrix."""
+def build_model(scenario: Scenario, pairs: pd.DataFrame | None = None) -> BuiltModel:
+    """The whole model; only eligible pairs get a Boolean (sparse), never a dense unit × town matrix.
+
+    ``pairs`` (rows of :func:`candidate_pairs`) restricts the model to a subset, e.g. the network path's candidates.
+    """
     start = time.perf_counter()
-    pairs, pruned = candidate_pairs(scenario)
+    pruned: dict[Rule, int] = {}
+    if pairs is None:
+        pairs, pruned = candidate_pairs(scenario)
+    pairs = pairs.reset_index(drop=True)
     model = cp_model.CpModel()
     variables = model.proto.variables
     for _ in range(len(pairs)):  # one Boolean per eligible pair; variable i is row i of ``pairs``

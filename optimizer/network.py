@@ -1,0 +1,161 @@
+"""The network fast path: the lead problem as a min-cost flow, side rows by Lagrangian relaxation.
+
+Coverage, tier quotas, capacities, eligibility and priority form a transportation network:
+
+    tier k (supply = quota_k) ──cap_u──▶ unit u ──1, cost −value──▶ town t (demand 1)
+
+The side rows (city quotas, the continuity cap) are priced into the arc costs with multipliers μ. For every μ the
+flow optimum L(μ) is an upper bound on the plan's objective; Kelley's cutting-plane method searches the μ that
+makes it tightest. A flow solution that meets every side row and reaches ⌊L(μ)⌋ is optimal, with that bound as
+its certificate. When no flow solution meets the side rows, the union of the flow solutions' pairs (plus the
+best few per town) is handed to CP-SAT as a small restricted model; reaching ⌊L(μ)⌋ there also proves optimality.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from ortools.graph.python import min_cost_flow
+from ortools.linear_solver import pywraplp
+
+from models import RelationshipKind, Rule, Scenario, Tier
+
+from .model.continuity import change_cap
+from .model.tier_quota import tier_quotas
+
+SCALE = 10_000
+"""Arc costs are ``SCALE·value + multiplier terms``: multipliers live on a 1/SCALE grid, costs stay integers."""
+
+
+@dataclass(frozen=True)
+class SideRow:
+    """``Σ x[members] ≥ low`` (``equal``: ``= low``), a row the network cannot carry."""
+
+    rule: Rule
+    members: np.ndarray
+    low: int
+    equal: bool
+
+
+@dataclass
+class Relaxation:
+    """What the Lagrangian search found: the tightest bound, the best plan meeting every row, the pairs seen."""
+
+    bound: float
+    best: np.ndarray | None
+    best_value: int | None
+    seen: np.ndarray
+    multipliers: np.ndarray
+    flow_solves: int
+    history: list[float] = field(default_factory=list)
+
+    @property
+    def certified(self) -> bool:
+        return self.best_value is not None and self.best_value >= math.floor(self.bound + 1e-9)
+
+
+def side_rows(scenario: Scenario, pairs: pd.DataFrame) -> list[SideRow]:
+    """The rows of the CP-SAT model that are not arcs or node supplies: city quotas and the continuity cap."""
+    rows: list[SideRow] = []
+    tier = pairs["tier"].to_numpy()
+    city = pairs["town_city"].to_numpy()
+    for city_name, per_tier in scenario.policy.city_quotas.items():
+        for t, quota in per_tier.items():
+            rows.append(SideRow(Rule.TIER_QUOTA, np.flatnonzero((tier == t.value) & (city == city_name)), quota, True))
+    key_ids = {t.town_id for t in scenario.key_towns}
+    n_previous = sum(1 for r in scenario.relationships
+                     if r.kind is RelationshipKind.PREVIOUS_LEAD and r.town_id in key_ids)
+    cap = change_cap(scenario.policy, n_previous)
+    if cap is not None and cap < n_previous:
+        rows.append(SideRow(Rule.CONTINUITY, np.flatnonzero(pairs["previous"].to_numpy()), n_previous - cap, False))
+    return rows
+
+
+class FlowNetwork:
+    """The transportation network of one scenario; ``solve(costs)`` returns the chosen pairs (or None)."""
+
+    def __init__(self, scenario: Scenario, pairs: pd.DataFrame) -> None:
+        tiers = list(Tier)
+        quotas = tier_quotas(len(scenario.key_towns), scenario.policy.tier_ratio)
+        self.n_units, self.n_towns, self.n_pairs = len(scenario.units), len(scenario.key_towns), len(pairs)
+        self._unit_tail = np.array([tiers.index(u.tier) for u in scenario.units], dtype=np.int64)
+        self._unit_cap = np.array([u.capacity for u in scenario.units], dtype=np.int64)
+        self._pair_tail = 3 + pairs["u"].to_numpy(dtype=np.int64)
+        self._pair_head = 3 + self.n_units + pairs["t"].to_numpy(dtype=np.int64)
+        self._supplies = np.concatenate([[quotas[t] for t in tiers], np.zeros(self.n_units, dtype=np.int64),
+                                         -np.ones(self.n_towns, dtype=np.int64)]).astype(np.int64)
+
+    def solve(self, costs: np.ndarray) -> np.ndarray | None:
+        """Min-cost flow with the given integer cost per pair; None when the network has no feasible flow."""
+        flow = min_cost_flow.SimpleMinCostFlow()
+        flow.add_arcs_with_capacity_and_unit_cost(self._unit_tail, 3 + np.arange(self.n_units), self._unit_cap,
+                                                  np.zeros(self.n_units, dtype=np.int64))
+        flow.add_arcs_with_capacity_and_unit_cost(self._pair_tail, self._pair_head,
+                                                  np.ones(self.n_pairs, dtype=np.int64), costs)
+        flow.set_nodes_supplies(np.arange(len(self._supplies)), self._supplies)
+        if flow.solve() != flow.OPTIMAL:
+            return None
+        return flow.flows(np.arange(self.n_units, self.n_units + self.n_pairs)) == 1
+
+
+def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60) -> Relaxation | None:
+    """Kelley's method on the Lagrangian dual of the side rows; None when the network itself is infeasible."""
+    network = FlowNetwork(scenario, pairs)
+    rows = side_rows(scenario, pairs)
+    values = pairs["value"].to_numpy(dtype=np.int64)
+    incidence = np.zeros((len(rows), len(pairs)), dtype=np.int64)
+    for r, row in enumerate(rows):
+        incidence[r, row.members] = 1
+    rhs = np.array([row.low for row in rows], dtype=np.int64)
+    radius = int(2 * (np.abs(values).max(initial=0) + 1) * SCALE)
+    master = _Master(rows, radius)
+    grid = np.zeros(len(rows), dtype=np.int64)  # multipliers × SCALE
+    relaxation = Relaxation(bound=math.inf, best=None, best_value=None, seen=np.zeros(len(pairs), dtype=bool),
+                            multipliers=grid, flow_solves=0)
+    for _ in range(max_iterations):
+        chosen = network.solve(-(SCALE * values + grid @ incidence))
+        relaxation.flow_solves += 1
+        if chosen is None:
+            return None
+        relaxation.seen |= chosen
+        value = int(values[chosen].sum())
+        slack = incidence[:, chosen].sum(axis=1) - rhs
+        bound = (SCALE * value + int(grid @ slack)) / SCALE
+        if bound < relaxation.bound:
+            relaxation.bound, relaxation.multipliers = bound, grid.copy()
+        relaxation.history.append(bound)
+        meets = all(s == 0 if row.equal else s >= 0 for s, row in zip(slack, rows, strict=True))
+        if meets and (relaxation.best_value is None or value > relaxation.best_value):
+            relaxation.best, relaxation.best_value = chosen, value
+        if not rows or relaxation.certified:
+            break
+        master.add_cut(value, slack)
+        lower, grid = master.solve()
+        if relaxation.bound - lower < 1e-6 * max(1.0, abs(relaxation.bound)):
+            break
+    return relaxation
+
+
+class _Master:
+    """Kelley's master LP: minimise t subject to t ≥ V(x_i) + μ·slack(x_i) for every flow solution seen."""
+
+    def __init__(self, rows: list[SideRow], radius: int) -> None:
+        self.solver = pywraplp.Solver.CreateSolver("GLOP")
+        self.t = self.solver.NumVar(-self.solver.infinity(), self.solver.infinity(), "t")
+        self.mu = [self.solver.NumVar(-radius if row.equal else 0, radius, f"mu{r}") for r, row in enumerate(rows)]
+        self.solver.Minimize(self.t)
+
+    def add_cut(self, value: int, slack: np.ndarray) -> None:
+        cut = self.solver.Constraint(SCALE * value, self.solver.infinity())
+        cut.SetCoefficient(self.t, SCALE)
+        for mu, s in zip(self.mu, slack, strict=True):
+            cut.SetCoefficient(mu, -float(s))
+
+    def solve(self) -> tuple[float, np.ndarray]:
+        """The master's lower bound on min L, and its multipliers rounded to the grid."""
+        self.solver.Solve()
+        grid = np.array([round(mu.solution_value()) for mu in self.mu], dtype=np.int64)
+        return self.t.solution_value(), grid
