@@ -48,6 +48,7 @@ class Relaxation:
     best: np.ndarray | None
     best_value: int | None
     seen: np.ndarray
+    support: np.ndarray
     multipliers: np.ndarray
     flow_solves: int
     history: list[float] = field(default_factory=list)
@@ -114,13 +115,16 @@ def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60) -> 
     master = _Master(rows, radius)
     grid = np.zeros(len(rows), dtype=np.int64)  # multipliers × SCALE
     relaxation = Relaxation(bound=math.inf, best=None, best_value=None, seen=np.zeros(len(pairs), dtype=bool),
-                            multipliers=grid, flow_solves=0)
+                            support=np.zeros(len(pairs), dtype=bool), multipliers=grid, flow_solves=0)
+    solutions: list[np.ndarray] = []
+    box = float(np.abs(values).max(initial=1) * SCALE)
     for _ in range(max_iterations):
         chosen = network.solve(-(SCALE * values + grid @ incidence))
         relaxation.flow_solves += 1
         if chosen is None:
             return None
         relaxation.seen |= chosen
+        solutions.append(chosen)
         value = int(values[chosen].sum())
         slack = incidence[:, chosen].sum(axis=1) - rhs
         bound = (SCALE * value + int(grid @ slack)) / SCALE
@@ -133,9 +137,13 @@ def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60) -> 
         if not rows or relaxation.certified:
             break
         master.add_cut(value, slack)
-        lower, grid = master.solve()
+        box = box * 2 if bound <= relaxation.bound else box / 2
+        lower, grid = master.solve(relaxation.multipliers, box)
         if relaxation.bound - lower < 1e-6 * max(1.0, abs(relaxation.bound)):
             break
+    for weight, chosen in zip(master.weights(), solutions, strict=False):
+        if weight > 1e-9:  # the LP optimum mixes these flow solutions: their pairs are where it lives
+            relaxation.support |= chosen
     return relaxation
 
 
@@ -146,6 +154,7 @@ class _Master:
         self.solver = pywraplp.Solver.CreateSolver("GLOP")
         self.t = self.solver.NumVar(-self.solver.infinity(), self.solver.infinity(), "t")
         self.mu = [self.solver.NumVar(-radius if row.equal else 0, radius, f"mu{r}") for r, row in enumerate(rows)]
+        self.cuts: list[pywraplp.Constraint] = []
         self.solver.Minimize(self.t)
 
     def add_cut(self, value: int, slack: np.ndarray) -> None:
@@ -153,9 +162,23 @@ class _Master:
         cut.SetCoefficient(self.t, SCALE)
         for mu, s in zip(self.mu, slack, strict=True):
             cut.SetCoefficient(mu, -float(s))
+        self.cuts.append(cut)
 
-    def solve(self) -> tuple[float, np.ndarray]:
-        """The master's lower bound on min L, and its multipliers rounded to the grid."""
+    def solve(self, centre: np.ndarray, box: float) -> tuple[float, np.ndarray]:
+        """The master's lower bound on min L, and the next multipliers: the master's minimiser within ``box``
+        of ``centre`` (box-step stabilisation: plain Kelley jumps between far corners), on the grid."""
+        self.solver.Solve()
+        lower = self.t.solution_value()
+        bounds = [(mu.lb(), mu.ub()) for mu in self.mu]
+        for mu, c, (lb, ub) in zip(self.mu, centre, bounds, strict=True):
+            mu.SetBounds(max(lb, c - box), min(ub, c + box))
         self.solver.Solve()
         grid = np.array([round(mu.solution_value()) for mu in self.mu], dtype=np.int64)
-        return self.t.solution_value(), grid
+        for mu, (lb, ub) in zip(self.mu, bounds, strict=True):
+            mu.SetBounds(lb, ub)
+        return lower, grid
+
+    def weights(self) -> list[float]:
+        """Dual value of each cut: the weight of its flow solution in the LP optimum of the relaxation."""
+        self.solver.Solve()
+        return [abs(cut.dual_value()) for cut in self.cuts]

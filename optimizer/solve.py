@@ -142,15 +142,17 @@ def _network_path(base: _Base) -> SolveResult:
             message="the city quotas and the continuity cap cannot all hold together with the tier quotas and "
                     "capacities (the Lagrangian bound of the flow network proves it)"),),
             message="the side rows of the network cannot all be met")
-    keep = relaxation.seen | _top_per_town(pairs, RESTRICTED_TOP_K)
-    restricted = build_model(base.scenario, pairs[keep])
-    outcome, chosen = _run_cp_sat(base, restricted, workers=1)
-    if outcome is Status.OPTIMAL and chosen is not None:
-        full_chosen = np.zeros(len(pairs), dtype=bool)
-        full_chosen[np.flatnonzero(keep)[chosen]] = True
-        if int(pairs["value"].to_numpy()[full_chosen].sum()) >= target:
-            return base.plan_result(Status.OPTIMAL, pairs, full_chosen, bound, "restricted")
-        _hint(base.built, full_chosen)
+    hint = None
+    for keep in (relaxation.support, relaxation.seen | _top_per_town(pairs, RESTRICTED_TOP_K)):
+        restricted = build_model(base.scenario, pairs[keep])
+        outcome, chosen = _run_cp_sat(base, restricted, workers=1)
+        if outcome is Status.OPTIMAL and chosen is not None:
+            hint = np.zeros(len(pairs), dtype=bool)
+            hint[np.flatnonzero(keep)[chosen]] = True
+            if int(pairs["value"].to_numpy()[hint].sum()) >= target:
+                return base.plan_result(Status.OPTIMAL, pairs, hint, bound, "restricted")
+    if hint is not None:
+        _hint(base.built, hint)
     _cap_objective(base.built, target)
     return _cp_sat(base, base.built, path="cp-sat", bound=bound)
 
