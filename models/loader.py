@@ -71,7 +71,7 @@ def load_plan(path: str | Path) -> Plan:
     """Read a ``plan.csv`` (columns ``town_id, unit_id``; others ignored) as a :class:`Plan`."""
     path = Path(path)
     rows = read_table(path, PlanRow, label=str(path))
-    return Plan.from_pairs([(r.town_id, r.unit_id) for r in rows])  # type: ignore[attr-defined]
+    return Plan.from_pairs([(r.town_id, r.unit_id) for r in rows if isinstance(r, PlanRow)])
 
 
 def read_table(file: Path, model: type[Row], label: str | None = None) -> tuple[Row, ...]:

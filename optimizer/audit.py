@@ -148,9 +148,9 @@ def _check_tier_quota(g: nx.MultiDiGraph, scenario: Scenario, leads: list[tuple[
 
 def _check_continuity(g: nx.MultiDiGraph, scenario: Scenario) -> list[Violation]:
     cap = scenario.policy.max_changes
-    previous = {t: u for u, t in ((r.unit_id, r.town_id) for r in scenario.relationships
-                                  if r.kind is RelationshipKind.PREVIOUS_LEAD)
-                if g.nodes[("town", t)]["category"] == Category.KEY}
+    previous = {r.town_id: r.unit_id for r in scenario.relationships
+                if r.kind is RelationshipKind.PREVIOUS_LEAD and r.town_id is not None
+                and g.nodes[("town", r.town_id)]["category"] == Category.KEY}
     if cap is None:
         return []
     limit = cap if isinstance(cap, int) else int(Decimal(str(cap)) * len(previous))

@@ -86,10 +86,10 @@ def write_outputs(out: Path, files: dict[str, str], stale: tuple[str, ...] = OUT
     temps: list[tuple[str, Path]] = []
     try:
         for name, text in files.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=out)
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
-            temps.append((name, Path(tmp)))
+            temps.append((name, Path(tmp_name)))
     except BaseException:
         for _, tmp in temps:
             tmp.unlink(missing_ok=True)

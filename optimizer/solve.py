@@ -44,7 +44,7 @@ class _Progress(cp_model.CpSolverSolutionCallback):
         self._callback(self.wall_time, self.objective_value, self.best_objective_bound)
 
 
-def settings_for(scenario: Scenario, **overrides: float | int | bool | None) -> SolverSettings:
+def settings_for(scenario: Scenario, **overrides: float | int | bool | str | None) -> SolverSettings:
     """The scenario's solver block with the non-``None`` overrides applied (and validated)."""
     given = {k: v for k, v in overrides.items() if v is not None}
     return SolverSettings.model_validate(scenario.solver.model_dump() | given)
