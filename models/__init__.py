@@ -6,10 +6,10 @@ from .plan import Assignment, AuditReport, Conflict, Plan, SolveResult, Status, 
 from .policy import Policy, PriorityRule, SolverSettings, TierRatio
 from .rules import Rule
 from .scenario import Scenario
-from .tables import Category, Counterpart, Relationship, RelationshipKind, Score, Tier, Town, Unit
+from .tables import Category, Counterpart, Pin, PinAction, Relationship, RelationshipKind, Score, Tier, Town, Unit
 
 __all__ = [
-    "Assignment", "AuditReport", "Category", "Conflict", "Counterpart", "Plan", "Policy", "PriorityRule", "Relationship",
+    "Assignment", "AuditReport", "Category", "Conflict", "Counterpart", "Pin", "PinAction", "Plan", "Policy", "PriorityRule", "Relationship",
     "RelationshipKind", "Rule", "Scenario", "ScenarioError", "ScenarioFile", "Score", "SolveResult", "SolverSettings",
     "Status", "TablePaths", "Tier", "TierRatio", "Town", "Unit", "Violation", "load_plan", "load_scenario", "read_table",
 ]

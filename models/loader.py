@@ -31,6 +31,7 @@ class TablePaths(BaseModel):
     counterparts: str | None = None
     relationships: str | None = None
     scores: str | None = None
+    pins: str | None = None
 
 
 class ScenarioFile(BaseModel):

@@ -14,3 +14,4 @@ class Rule(StrEnum):
     CAPACITY = "capacity"        # a unit leads at most `capacity` towns
     CONTINUITY = "continuity"    # at most `max_changes` previous leads change
     PRIORITY = "priority"        # flagged towns get the tiers / strength the policy requires
+    PINS = "pins"                # planners' pins (this unit leads this town) and bans (never this pair)

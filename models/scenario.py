@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import ScenarioError
 from .policy import Policy, SolverSettings
-from .tables import Category, Counterpart, Relationship, RelationshipKind, Row, Score, Tier, Town, Unit
+from .tables import Category, Counterpart, Pin, PinAction, Relationship, RelationshipKind, Row, Score, Tier, Town, Unit
 
 
 class Scenario(BaseModel):
@@ -29,6 +29,7 @@ class Scenario(BaseModel):
     counterparts: tuple[Counterpart, ...] = ()
     relationships: tuple[Relationship, ...] = ()
     scores: tuple[Score, ...] = ()
+    pins: tuple[Pin, ...] = ()
     policy: Policy = Policy()
     solver: SolverSettings = SolverSettings()
     sources: dict[str, str] = Field(default_factory=dict)
@@ -74,6 +75,7 @@ class Scenario(BaseModel):
             if (s.unit_id, s.town_id) in seen_scores:
                 raise self._error("scores", i, "town_id", f"duplicate score for {s.unit_id} → {s.town_id}")
             seen_scores.add((s.unit_id, s.town_id))
+        self._check_pins(town_ids, unit_ids)
         for city in self.policy.city_quotas:
             if city not in cities:
                 raise ScenarioError(f"city {city!r} does not exist in towns", file="policy", field="city_quotas")
@@ -110,6 +112,27 @@ class Scenario(BaseModel):
                                       f"town {r.town_id!r} has more than one previous lead")
             elif r.county not in counties:
                 raise self._error("relationships", i, "county", f"county {r.county!r} has no towns")
+
+    def _check_pins(self, town_ids: set[str], unit_ids: set[str]) -> None:
+        """Pins and bans name known units and key towns, and do not contradict each other."""
+        key = {t.town_id for t in self.key_towns}
+        pinned: dict[str, str] = {}
+        seen: set[tuple[str, str]] = set()
+        for i, p in enumerate(self.pins):
+            if p.unit_id not in unit_ids:
+                raise self._error("pins", i, "unit_id", f"unknown unit {p.unit_id!r}")
+            if p.town_id not in town_ids:
+                raise self._error("pins", i, "town_id", f"unknown town {p.town_id!r}")
+            if p.town_id not in key:
+                raise self._error("pins", i, "town_id", f"town {p.town_id!r} is not a key town: it gets no lead")
+            if (p.unit_id, p.town_id) in seen:
+                raise self._error("pins", i, "action", f"{p.unit_id} → {p.town_id} is pinned or banned twice")
+            seen.add((p.unit_id, p.town_id))
+            if p.action is PinAction.PIN:
+                if p.town_id in pinned:
+                    raise self._error("pins", i, "unit_id", f"town {p.town_id!r} is already pinned to "
+                                      f"{pinned[p.town_id]!r}: a town has one lead")
+                pinned[p.town_id] = p.unit_id
 
     def _require_coordinates(self, table: str, rows: Iterable[Town | Unit],
                              row_of: dict[str, int] | None = None) -> None:

@@ -96,6 +96,17 @@ class Relationship(Row):
         return self
 
 
+class PinAction(StrEnum):
+    PIN = "pin"  # the unit must lead the town
+    BAN = "ban"  # the unit must not lead the town
+
+
+class Pin(Row):
+    unit_id: Id
+    town_id: Id
+    action: PinAction
+
+
 class Score(Row):
     unit_id: Id
     town_id: Id
@@ -115,5 +126,6 @@ TABLE_ROWS: dict[str, type[Row]] = {
     "counterparts": Counterpart,
     "relationships": Relationship,
     "scores": Score,
+    "pins": Pin,
 }
 """Table name → row model; the order is the order tables are read and checked."""

@@ -72,6 +72,7 @@ def audit(scenario: Scenario, plan: Plan) -> AuditReport:
     found += _check_tier_quota(g, scenario, valid)
     found += _check_continuity(g, scenario)
     found += _check_priority(g, scenario, valid)
+    found += _check_pins(scenario, leads)
     return AuditReport(violations=tuple(found), structure=_structure(g, scenario, valid))
 
 
@@ -177,6 +178,20 @@ def _check_priority(g: nx.MultiDiGraph, scenario: Scenario, leads: list[tuple[st
                 out.append(Violation(rule=Rule.PRIORITY, unit_id=u, town_id=t, message=(
                     f"{town['name']} ({', '.join(hit)}) needs a unit of strength ≥ {rule.min_strength}, "
                     f"{unit['name']} has {unit['strength']}")))
+    return out
+
+
+def _check_pins(scenario: Scenario, leads: list[tuple[str, str]]) -> list[Violation]:
+    plan = set(leads)
+    out = []
+    for p in scenario.pins:
+        held = (p.unit_id, p.town_id) in plan
+        if p.action == "pin" and not held:
+            out.append(Violation(rule=Rule.PINS, unit_id=p.unit_id, town_id=p.town_id,
+                                 message=f"pinned pair {p.unit_id} → {p.town_id} is not in the plan"))
+        elif p.action == "ban" and held:
+            out.append(Violation(rule=Rule.PINS, unit_id=p.unit_id, town_id=p.town_id,
+                                 message=f"banned pair {p.unit_id} → {p.town_id} is in the plan"))
     return out
 
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models import Conflict, RelationshipKind, Rule, Scenario
+from collections import Counter
+
+from models import Conflict, PinAction, RelationshipKind, Rule, Scenario
 
 from .model.continuity import change_cap
+from .model.eligibility import eligible_pairs
 from .model.tier_quota import tier_quotas
 
 
@@ -22,10 +25,11 @@ def _supply(pairs: pd.DataFrame) -> int:
 
 def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
     """Conflicts found on the candidate pairs (eligible, priority-allowed) of ``scenario``."""
-    conflicts: list[Conflict] = []
+    conflicts = _pins(scenario, pairs)
+    broken_pins = {c.entities[1] for c in conflicts if c.rules[0] is Rule.PINS and len(c.entities) == 2}
     covered = set(pairs["town_id"])
     for town in scenario.key_towns:
-        if town.town_id not in covered:
+        if town.town_id not in covered and town.town_id not in broken_pins:
             conflicts.append(Conflict(
                 rules=(Rule.COVERAGE, Rule.ELIGIBILITY, Rule.PRIORITY), entities=(town.town_id,),
                 message=f"town {town.name} ({town.town_id}, {town.city}) has no eligible unit: no unit of its city, "
@@ -59,6 +63,57 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
             message=f"{len(scenario.key_towns)} key towns need a lead, but all units together can lead at most {total}"))
     conflicts.extend(_continuity(scenario, pairs))
     return conflicts
+
+
+def _pins(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
+    """Pins on pairs that other rules forbid, and pins that alone exceed a unit's capacity or a tier's quota."""
+    pins = [p for p in scenario.pins if p.action is PinAction.PIN]
+    if not pins:
+        return []
+    out: list[Conflict] = []
+    candidates = set(zip(pairs["unit_id"], pairs["town_id"], strict=True))
+    units = {u.unit_id: u for u in scenario.units}
+    towns = {t.town_id: t for t in scenario.key_towns}
+    missing = [p for p in pins if (p.unit_id, p.town_id) not in candidates]
+    if missing:
+        eligible = set(zip(*eligible_pairs(scenario)[["unit_id", "town_id"]].to_numpy().T.tolist(), strict=True))
+        for p in missing:
+            unit, town = units[p.unit_id], towns[p.town_id]
+            if (p.unit_id, p.town_id) in eligible:
+                rules, why = (Rule.PINS, Rule.PRIORITY), "the priority rules forbid this pair"
+            else:
+                rules, why = (Rule.PINS, Rule.ELIGIBILITY), _ineligible_reason(scenario, unit.unit_id, town.town_id)
+            out.append(Conflict(rules=rules, entities=(p.unit_id, p.town_id),
+                                message=f"the pin {unit.name} → {town.name} cannot hold: {why}; remove the pin"))
+    for unit_id, n in sorted(Counter(p.unit_id for p in pins).items()):
+        if n > units[unit_id].capacity:
+            out.append(Conflict(rules=(Rule.PINS, Rule.CAPACITY), entities=(unit_id,),
+                                figures={"pinned": n, "capacity": units[unit_id].capacity},
+                                message=f"{units[unit_id].name} is pinned to {n} towns but may lead at most "
+                                        f"{units[unit_id].capacity}: raise its capacity or remove "
+                                        f"{n - units[unit_id].capacity} pin(s)"))
+    quotas = tier_quotas(len(scenario.key_towns), scenario.policy.tier_ratio)
+    for tier, n in sorted(Counter(units[p.unit_id].tier for p in pins).items()):
+        if n > quotas[tier]:
+            out.append(Conflict(rules=(Rule.PINS, Rule.TIER_QUOTA), entities=(tier.value,),
+                                figures={"pinned": n, "quota": quotas[tier]},
+                                message=f"{n} towns are pinned to {tier.value} units but the tier leads exactly "
+                                        f"{quotas[tier]}: remove {n - quotas[tier]} pin(s) or raise its share"))
+    return out
+
+
+def _ineligible_reason(scenario: Scenario, unit_id: str, town_id: str) -> str:
+    unit = next(u for u in scenario.units if u.unit_id == unit_id)
+    town = next(t for t in scenario.towns if t.town_id == town_id)
+    counties = {r.county for r in scenario.relationships if r.unit_id == unit_id and r.county}
+    if unit.tier.value == "local" and unit.city != town.city:
+        return f"a local unit of {unit.city} may lead only towns of {unit.city}, not of {town.city}"
+    if unit.tier.value == "prd" and (unit.city, town.city) not in {(c.prd_city, c.target_city)
+                                                                   for c in scenario.counterparts}:
+        return f"{town.city} is not a counterpart city of {unit.city}"
+    if counties and town.county not in counties:
+        return f"{unit.name} is paired with {', '.join(sorted(counties))}, not with {town.county}"
+    return "the pair is not eligible"
 
 
 def _continuity(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:

@@ -96,5 +96,5 @@ def test_schema_lists_every_table() -> None:
     code, text = run("schema")
     assert code == 0
     document = json.loads(text)
-    assert set(document["tables"]) == {"towns", "units", "counterparts", "relationships", "scores"}
+    assert set(document["tables"]) == {"towns", "units", "counterparts", "relationships", "scores", "pins"}
     assert "policy" in document["scenario_file"]["properties"]

@@ -16,11 +16,12 @@ from .continuity import define_continuity, previous_mask
 from .coverage import define_coverage
 from .eligibility import eligible_pairs
 from .objective import define_objective, pair_values
+from .pins import allowed_by_pins
 from .priority import allowed_by_priority
 from .tier_quota import define_tier_quota
 
 RULE_BUILDERS = (define_coverage, define_tier_quota, define_capacity, define_continuity)
-"""Constraint families in build order; eligibility and priority act earlier, by pruning pairs."""
+"""Constraint families in build order; eligibility, priority and pins act earlier, by pruning pairs."""
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,10 @@ class BuiltModel:
 def candidate_pairs(scenario: Scenario) -> tuple[pd.DataFrame, dict[Rule, int]]:
     """Eligible pairs that no priority rule forbids, with their ``previous`` flag and objective ``value``."""
     pairs = eligible_pairs(scenario)
-    keep = allowed_by_priority(pairs, scenario.policy)
-    pruned = {Rule.PRIORITY: int((~keep).sum())}
-    pairs = pairs[keep].reset_index(drop=True)
+    by_priority = allowed_by_priority(pairs, scenario.policy)
+    by_pins = allowed_by_pins(pairs, scenario)
+    pruned = {Rule.PRIORITY: int((~by_priority).sum()), Rule.PINS: int((by_priority & ~by_pins).sum())}
+    pairs = pairs[by_priority & by_pins].reset_index(drop=True)
     pairs["previous"] = previous_mask(scenario, pairs)
     pairs["value"] = pair_values(scenario, pairs)
     return pairs, pruned
