@@ -32,7 +32,7 @@ CASES = [
     ("scenario.yaml", "continuity_weight: 50", "continuity_weigth: 50", "scenario.yaml", None,
      "policy.continuity_weigth", "Extra inputs"),
     ("scenario.yaml", "tier_ratio: {prd: 5, provincial: 2, local: 3}", "tier_ratio: {prd: 5, provincial: 2, local: 3",
-     "scenario.yaml", 12, None, "broken YAML"),  # the line where the parser noticed
+     "scenario.yaml", 13, None, "broken YAML"),  # the line where the parser noticed
     ("scenario.yaml", "towns: towns.csv", "towns: town.csv", "town.csv", None, None, "file not found"),
     ("scenario.yaml", "towns: towns.csv", "towns: ../../etc/passwd", "scenario.yaml", None, "tables.towns",
      "leaves the scenario folder"),
