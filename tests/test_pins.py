@@ -73,4 +73,4 @@ def test_contradictory_pins_are_bad_input(tiny: Scenario, pins: tuple[tuple[str,
                                            words: str) -> None:
     with pytest.raises(ScenarioError, match=words) as caught:
         with_pins(tiny, *pins)
-    assert caught.value.file == "pins"
+    assert caught.value.file == "pins.csv"
