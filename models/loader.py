@@ -47,7 +47,15 @@ class ScenarioFile(BaseModel):
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a YAML scenario and its CSV tables."""
+    """Load and validate a YAML scenario and its CSV tables.
+
+    Bad input raises :class:`ScenarioError` naming the file, row and field.
+
+    >>> from models import load_scenario
+    >>> scenario = load_scenario("scenarios/tiny/scenario.yaml")
+    >>> scenario.name, len(scenario.key_towns)
+    ('tiny', 10)
+    """
     path = Path(path)
     raw = _read_yaml(path)
     try:

@@ -21,7 +21,14 @@ _TIER_ORDER = ("prd", "provincial", "local")
 
 def pairing_graph(scenario: Scenario, plan: Plan) -> nx.MultiDiGraph:
     """Nodes ``("town", id)``, ``("unit", id)``, ``("city", name)``, ``("county", name)``; edges by ``kind``:
-    ``lead`` (the plan), ``previous``, ``county_pairing`` (unit → county), ``counterpart`` (city → city)."""
+    ``lead`` (the plan), ``previous``, ``county_pairing`` (unit → county), ``counterpart`` (city → city).
+
+    >>> from optimizer import load_scenario, pairing_graph, solve
+    >>> scenario = load_scenario("scenarios/tiny/scenario.yaml")
+    >>> graph = pairing_graph(scenario, solve(scenario).plan)
+    >>> sum(kind == "lead" for _, _, kind in graph.edges(data="kind"))
+    10
+    """
     g = nx.MultiDiGraph()
     for t in scenario.towns:
         g.add_node(("town", t.town_id), **t.model_dump(), flags=t.flags)
@@ -59,7 +66,16 @@ def expected_quotas(n: int, ratio: dict[str, int]) -> dict[str, int]:
 
 
 def audit(scenario: Scenario, plan: Plan) -> AuditReport:
-    """Check every rule on ``plan``; the report lists violations (rule id, unit, town, message) and structure."""
+    """Check every rule on ``plan``; the report lists violations (rule id, unit, town, message) and structure.
+
+    >>> from models import Plan
+    >>> from optimizer import audit, load_scenario, solve
+    >>> scenario = load_scenario("scenarios/tiny/scenario.yaml")
+    >>> audit(scenario, solve(scenario).plan).passed
+    True
+    >>> sorted(rule.value for rule in audit(scenario, Plan()).rules_broken())  # the empty plan
+    ['continuity', 'coverage', 'tier_quota']
+    """
     g = pairing_graph(scenario, plan)
     found: list[Violation] = []
     leads = [(a.unit_id, a.town_id) for a in plan.assignments]
@@ -220,7 +236,14 @@ def _km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 
 def plan_value(scenario: Scenario, plan: Plan) -> int:
-    """The README objective of ``plan``, recomputed pair by pair (a check on the solver's reported value)."""
+    """The README objective of ``plan``, recomputed pair by pair (a check on the solver's reported value).
+
+    >>> from optimizer import load_scenario, plan_value, solve
+    >>> scenario = load_scenario("scenarios/tiny/scenario.yaml")
+    >>> result = solve(scenario)
+    >>> plan_value(scenario, result.plan) == result.objective
+    True
+    """
     units = {u.unit_id: u for u in scenario.units}
     towns = {t.town_id: t for t in scenario.towns}
     scores = {(s.unit_id, s.town_id): s.score for s in scenario.scores}

@@ -19,7 +19,14 @@ OUTPUT_FILES = ("plan.csv", "summary.json")
 
 
 def plan_frame(scenario: Scenario, plan: Plan) -> pd.DataFrame:
-    """One row per pairing with names, tier and continuity, sorted by city, county and town id."""
+    """One row per pairing with names, tier and continuity, sorted by city, county and town id.
+
+    >>> from optimizer import load_scenario, plan_frame, solve
+    >>> scenario = load_scenario("scenarios/tiny/scenario.yaml")
+    >>> frame = plan_frame(scenario, solve(scenario).plan)
+    >>> frame["tier"].value_counts().to_dict()
+    {'prd': 5, 'local': 3, 'provincial': 2}
+    """
     towns = {t.town_id: t for t in scenario.towns}
     units = {u.unit_id: u for u in scenario.units}
     previous = {r.town_id: r.unit_id for r in scenario.relationships if r.kind is RelationshipKind.PREVIOUS_LEAD}

@@ -74,6 +74,11 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
     (min-cost flow + Lagrangian bound, :mod:`optimizer.network`) and falls back to CP-SAT, which it hands a hint
     and the bound; ``"cp-sat"`` runs CP-SAT on the full model alone. The result carries the status, the plan,
     objective, best bound and gap, the path that proved it, build and solve seconds, model size and versions.
+
+    >>> from optimizer import load_scenario, solve
+    >>> result = solve(load_scenario("scenarios/tiny/scenario.yaml"), time_limit=10, seed=0)
+    >>> result.status.value, len(result.plan), result.gap
+    ('OPTIMAL', 10, 0.0)
     """
     settings = settings_for(scenario, time_limit=time_limit, workers=workers, seed=seed,
                             deterministic=deterministic, presolve=presolve, method=method)
