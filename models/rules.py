@@ -14,4 +14,5 @@ class Rule(StrEnum):
     CAPACITY = "capacity"        # a unit leads at most `capacity` towns
     CONTINUITY = "continuity"    # at most `max_changes` previous leads change
     PRIORITY = "priority"        # flagged towns get the tiers / strength the policy requires
+    BASELINE = "baseline"        # re-planning: at most `max_baseline_changes` towns leave the baseline plan's lead
     PINS = "pins"                # planners' pins (this unit leads this town) and bans (never this pair)

@@ -21,7 +21,7 @@ _TIER_ORDER = ("prd", "provincial", "local")
 
 def pairing_graph(scenario: Scenario, plan: Plan) -> nx.MultiDiGraph:
     """Nodes ``("town", id)``, ``("unit", id)``, ``("city", name)``, ``("county", name)``; edges by ``kind``:
-    ``lead`` (the plan), ``previous``, ``county_pairing`` (unit → county), ``counterpart`` (city → city).
+    ``lead`` (the plan), ``previous``, ``baseline`` (the plan being revised), ``county_pairing`` (unit → county), ``counterpart`` (city → city).
 
     >>> from optimizer import load_scenario, pairing_graph, solve
     >>> scenario = load_scenario("scenarios/tiny/scenario.yaml")
@@ -41,6 +41,8 @@ def pairing_graph(scenario: Scenario, plan: Plan) -> nx.MultiDiGraph:
             g.add_edge(("unit", r.unit_id), ("town", r.town_id), kind="previous")
         else:
             g.add_edge(("unit", r.unit_id), ("county", r.county), kind="county_pairing")
+    for b in scenario.baseline:
+        g.add_edge(("unit", b.unit_id), ("town", b.town_id), kind="baseline")
     for a in plan.assignments:
         g.add_edge(("unit", a.unit_id), ("town", a.town_id), kind="lead")
     return g
@@ -164,18 +166,21 @@ def _check_tier_quota(g: nx.MultiDiGraph, scenario: Scenario, leads: list[tuple[
 
 
 def _check_continuity(g: nx.MultiDiGraph, scenario: Scenario) -> list[Violation]:
-    cap = scenario.policy.max_changes
-    previous = {r.town_id: r.unit_id for r in scenario.relationships
-                if r.kind is RelationshipKind.PREVIOUS_LEAD and r.town_id is not None
-                and g.nodes[("town", r.town_id)]["category"] == Category.KEY}
-    if cap is None:
-        return []
-    limit = cap if isinstance(cap, int) else int(Decimal(str(cap)) * len(previous))
-    changed = sorted(t for t, u in previous.items() if _in(g, ("town", t), "lead") != [("unit", u)])
-    if len(changed) <= limit:
-        return []
-    return [Violation(rule=Rule.CONTINUITY, town_id=changed[0],
-                      message=f"{len(changed)} of {len(previous)} previous leads changed; max_changes allows {limit}")]
+    """Earlier leads (``previous`` and ``baseline`` edges) of key towns that changed, against each cap."""
+    out = []
+    for kind, rule, cap, setting in (
+            ("previous", Rule.CONTINUITY, scenario.policy.max_changes, "max_changes"),
+            ("baseline", Rule.BASELINE, scenario.policy.max_baseline_changes, "max_baseline_changes")):
+        earlier = {t: u for t in (tt.town_id for tt in scenario.towns if tt.category is Category.KEY)
+                   for u in _in(g, ("town", t), kind)}
+        if cap is None:
+            continue
+        limit = cap if isinstance(cap, int) else int(Decimal(str(cap)) * len(earlier))
+        changed = sorted(t for t, u in earlier.items() if _in(g, ("town", t), "lead") != [u])
+        if len(changed) > limit:
+            out.append(Violation(rule=rule, town_id=changed[0], message=f"{len(changed)} of {len(earlier)} "
+                                 f"{kind} leads changed; {setting} allows {limit}"))
+    return out
 
 
 def _check_priority(g: nx.MultiDiGraph, scenario: Scenario, leads: list[tuple[str, str]]) -> list[Violation]:
@@ -248,11 +253,13 @@ def plan_value(scenario: Scenario, plan: Plan) -> int:
     towns = {t.town_id: t for t in scenario.towns}
     scores = {(s.unit_id, s.town_id): s.score for s in scenario.scores}
     previous = {(r.unit_id, r.town_id) for r in scenario.relationships if r.kind is RelationshipKind.PREVIOUS_LEAD}
+    baseline = {(b.unit_id, b.town_id) for b in scenario.baseline}
     p = scenario.policy
     total = 0
     for a in plan.assignments:
         u, t = units.get(a.unit_id), towns.get(a.town_id)
-        total += scores.get((a.unit_id, a.town_id), 0) + p.continuity_weight * ((a.unit_id, a.town_id) in previous)
+        pair = (a.unit_id, a.town_id)
+        total += scores.get(pair, 0) + p.continuity_weight * (pair in previous) + p.baseline_weight * (pair in baseline)
         if p.distance_weight > 0 and u and t and None not in (u.lon, u.lat, t.lon, t.lat):
             total -= round(p.distance_weight * _km(u.lon, u.lat, t.lon, t.lat))  # type: ignore[arg-type]
     return total

@@ -10,9 +10,9 @@ import pandas as pd
 
 from collections import Counter
 
-from models import Conflict, PinAction, RelationshipKind, Rule, Scenario
+from models import Conflict, PinAction, Rule, Scenario
 
-from .model.continuity import change_cap
+from .model.continuity import keeps
 from .model.eligibility import eligible_pairs
 from .model.tier_quota import tier_quotas
 
@@ -117,16 +117,17 @@ def _ineligible_reason(scenario: Scenario, unit_id: str, town_id: str) -> str:
 
 
 def _continuity(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
-    key_ids = {t.town_id for t in scenario.key_towns}
-    n_previous = sum(1 for r in scenario.relationships
-                     if r.kind is RelationshipKind.PREVIOUS_LEAD and r.town_id in key_ids)
-    cap = change_cap(scenario.policy, n_previous)
-    keepable = int(pairs["previous"].sum())
-    if cap is None or n_previous - cap <= keepable:
-        return []
-    return [Conflict(
-        rules=(Rule.CONTINUITY, Rule.ELIGIBILITY, Rule.PRIORITY),
-        figures={"must_keep": n_previous - cap, "keepable": keepable, "max_changes": cap},
-        message=f"at most {cap} of {n_previous} previous leads may change, but only {keepable} are still eligible: "
-                f"{n_previous - keepable} must change; raise max_changes to at least {n_previous - keepable}")]
-
+    out = []
+    for keep in keeps(scenario):
+        keepable = int(pairs[keep.column].sum())
+        if keep.must_keep <= keepable:
+            continue
+        what = "previous leads" if keep.rule is Rule.CONTINUITY else "baseline leads"
+        setting = "max_changes" if keep.rule is Rule.CONTINUITY else "max_baseline_changes"
+        n = len(keep.leads)
+        out.append(Conflict(
+            rules=(keep.rule, Rule.ELIGIBILITY, Rule.PRIORITY, Rule.PINS),
+            figures={"must_keep": keep.must_keep, "keepable": keepable, "max_changes": keep.cap or 0},
+            message=f"at most {keep.cap} of {n} {what} may change, but only {keepable} are still candidate pairs: "
+                    f"{n - keepable} must change; raise {setting} to at least {n - keepable}"))
+    return out

@@ -21,9 +21,9 @@ import pandas as pd
 from ortools.graph.python import min_cost_flow
 from ortools.linear_solver import pywraplp
 
-from models import RelationshipKind, Rule, Scenario, Tier
+from models import Rule, Scenario, Tier
 
-from .model.continuity import change_cap
+from .model.continuity import keeps
 from .model.tier_quota import tier_quotas
 
 SCALE = 10_000
@@ -59,19 +59,16 @@ class Relaxation:
 
 
 def side_rows(scenario: Scenario, pairs: pd.DataFrame) -> list[SideRow]:
-    """The rows of the CP-SAT model that are not arcs or node supplies: city quotas and the continuity cap."""
+    """The rows of the CP-SAT model that are not arcs or node supplies: city quotas and the change caps."""
     rows: list[SideRow] = []
     tier = pairs["tier"].to_numpy()
     city = pairs["town_city"].to_numpy()
     for city_name, per_tier in scenario.policy.city_quotas.items():
         for t, quota in per_tier.items():
             rows.append(SideRow(Rule.TIER_QUOTA, np.flatnonzero((tier == t.value) & (city == city_name)), quota, True))
-    key_ids = {t.town_id for t in scenario.key_towns}
-    n_previous = sum(1 for r in scenario.relationships
-                     if r.kind is RelationshipKind.PREVIOUS_LEAD and r.town_id in key_ids)
-    cap = change_cap(scenario.policy, n_previous)
-    if cap is not None and cap < n_previous:
-        rows.append(SideRow(Rule.CONTINUITY, np.flatnonzero(pairs["previous"].to_numpy()), n_previous - cap, False))
+    for keep in keeps(scenario):
+        if keep.must_keep > 0:
+            rows.append(SideRow(keep.rule, np.flatnonzero(pairs[keep.column].to_numpy()), keep.must_keep, False))
     return rows
 
 

@@ -12,7 +12,7 @@ from models import Rule, Scenario
 
 from .capacity import define_capacity
 from .context import ModelContext
-from .continuity import define_continuity, previous_mask
+from .continuity import define_continuity, keeps, mark
 from .coverage import define_coverage
 from .eligibility import eligible_pairs
 from .objective import define_objective, pair_values
@@ -40,7 +40,8 @@ def candidate_pairs(scenario: Scenario) -> tuple[pd.DataFrame, dict[Rule, int]]:
     by_pins = allowed_by_pins(pairs, scenario)
     pruned = {Rule.PRIORITY: int((~by_priority).sum()), Rule.PINS: int((by_priority & ~by_pins).sum())}
     pairs = pairs[by_priority & by_pins].reset_index(drop=True)
-    pairs["previous"] = previous_mask(scenario, pairs)
+    for keep in keeps(scenario):
+        pairs[keep.column] = mark(pairs, keep)
     pairs["value"] = pair_values(scenario, pairs)
     return pairs, pruned
 

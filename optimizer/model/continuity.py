@@ -1,43 +1,68 @@
-"""Rule ``continuity`` ("big stability, small adjustment"): keep previous leads; at most ``max_changes`` change.
+"""Rules ``continuity`` and ``baseline`` ("big stability, small adjustment"): keep earlier leads.
 
-The reward for a kept lead is in the objective (see :mod:`.objective`); this module adds the hard cap.
-A town whose previous lead is no longer eligible necessarily counts as a change.
+Two sources of earlier leads: the ``previous_lead`` relationships (the poverty-alleviation years) and, when
+re-planning, the ``baseline`` plan being revised. Each kept lead earns its weight in the objective (see
+:mod:`.objective`); this module adds each hard cap (``max_changes``, ``max_baseline_changes``). A town whose
+earlier lead is no longer a candidate pair necessarily counts as a change.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 import pandas as pd
-from models import Policy, RelationshipKind, Rule, Scenario
 
-from . import frames
+from models import RelationshipKind, Rule, Scenario
+
 from .context import ModelContext
 
 
-def previous_mask(scenario: Scenario, pairs: pd.DataFrame) -> np.ndarray:
-    """True for the pairs that repeat a previous lead."""
-    previous = frames.relationships(scenario, RelationshipKind.PREVIOUS_LEAD)
-    keys = pd.MultiIndex.from_frame(previous[["unit_id", "town_id"]])
-    return pd.MultiIndex.from_frame(pairs[["unit_id", "town_id"]]).isin(keys)
+@dataclass(frozen=True)
+class Keep:
+    """Earlier leads of key towns that one rule wants kept: ``column`` marks them in the pair table."""
+
+    rule: Rule
+    column: str
+    leads: tuple[tuple[str, str], ...]  # (unit_id, town_id)
+    cap: int | None                     # most of them that may change; None = no cap
+
+    @property
+    def must_keep(self) -> int:
+        return 0 if self.cap is None else max(0, len(self.leads) - self.cap)
 
 
-def change_cap(policy: Policy, n_previous: int) -> int | None:
-    """``max_changes`` as a count: an int is a count, a float a fraction of ``n_previous`` rounded down."""
-    cap = policy.max_changes
+def as_count(cap: int | float | None, n: int) -> int | None:
+    """A cap given as a count (int) or as a fraction of ``n`` (float, rounded down, exactly)."""
     if cap is None or isinstance(cap, int):
         return cap
-    return math.floor(Fraction(repr(cap)) * n_previous)
+    return math.floor(Fraction(repr(cap)) * n)
+
+
+def keeps(scenario: Scenario) -> list[Keep]:
+    """The continuity and baseline leads of key towns, with their caps."""
+    key = {t.town_id for t in scenario.key_towns}
+    previous = tuple((r.unit_id, r.town_id) for r in scenario.relationships
+                     if r.kind is RelationshipKind.PREVIOUS_LEAD and r.town_id in key)
+    baseline = tuple((b.unit_id, b.town_id) for b in scenario.baseline if b.town_id in key)
+    policy = scenario.policy
+    return [Keep(Rule.CONTINUITY, "previous", previous, as_count(policy.max_changes, len(previous))),
+            Keep(Rule.BASELINE, "baseline", baseline, as_count(policy.max_baseline_changes, len(baseline)))]
+
+
+def mark(pairs: pd.DataFrame, keep: Keep) -> np.ndarray:
+    """True for the pairs that repeat one of ``keep``'s leads."""
+    if not keep.leads:
+        return np.zeros(len(pairs), dtype=bool)
+    index = pd.MultiIndex.from_tuples(keep.leads)
+    return pd.MultiIndex.from_frame(pairs[["unit_id", "town_id"]]).isin(index)
 
 
 def define_continuity(ctx: ModelContext) -> None:
-    key_ids = {t.town_id for t in ctx.scenario.key_towns}
-    n_previous = sum(1 for r in ctx.scenario.relationships
-                     if r.kind is RelationshipKind.PREVIOUS_LEAD and r.town_id in key_ids)
-    cap = change_cap(ctx.scenario.policy, n_previous)
-    if cap is None or cap >= n_previous:
-        return
-    kept = np.flatnonzero(ctx.pairs["previous"].to_numpy())
-    ctx.add_linear(Rule.CONTINUITY, kept, n_previous - cap, len(kept))
+    """At least ``must_keep`` of each rule's earlier leads stay (one row per capped rule)."""
+    for keep in keeps(ctx.scenario):
+        if keep.must_keep > 0:
+            kept = np.flatnonzero(ctx.pairs[keep.column].to_numpy())
+            ctx.add_linear(keep.rule, kept, keep.must_keep, max(keep.must_keep, len(kept)))

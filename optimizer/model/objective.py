@@ -1,6 +1,7 @@
 """The objective: maximise Σ over chosen pairs of an integer value per pair.
 
-    value(u, t) = score(u, t) + continuity_weight · [u led t before] − round(distance_weight · km(u, t))
+    value(u, t) = score(u, t) + continuity_weight · [u led t before] + baseline_weight · [u leads t in the baseline]
+                  − round(distance_weight · km(u, t))
 
 ``km`` is the great-circle distance (haversine, R = 6371.0088 km) between unit and town coordinates; the
 distance term is rounded to the nearest integer per pair (halves to even), so every value is an integer and any
@@ -27,7 +28,7 @@ def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.
 
 
 def pair_values(scenario: Scenario, pairs: pd.DataFrame) -> np.ndarray:
-    """Integer objective value of every pair (vectorised; ``pairs`` must carry ``previous``)."""
+    """Integer objective value of every pair (vectorised; ``pairs`` must carry ``previous`` and ``baseline``)."""
     policy: Policy = scenario.policy
     value = np.zeros(len(pairs), dtype=np.int64)
     score = frames.scores(scenario)
@@ -35,6 +36,7 @@ def pair_values(scenario: Scenario, pairs: pd.DataFrame) -> np.ndarray:
         merged = pairs[["unit_id", "town_id"]].merge(score, on=["unit_id", "town_id"], how="left")
         value += merged["score"].fillna(0).to_numpy(dtype=np.int64)
     value += policy.continuity_weight * pairs["previous"].to_numpy(dtype=np.int64)
+    value += policy.baseline_weight * pairs["baseline"].to_numpy(dtype=np.int64)
     if policy.distance_weight > 0:
         km = haversine_km(pairs["unit_lon"], pairs["unit_lat"], pairs["town_lon"], pairs["town_lat"])
         value -= np.rint(policy.distance_weight * km).astype(np.int64)
