@@ -19,6 +19,7 @@ from models import AuditReport, Rule, Scenario, ScenarioError, ScenarioFile, Sol
 from models.tables import TABLE_ROWS
 
 from .audit import audit as audit_plan
+from .html_report import render as render_report
 from .report import plan_frame, summary, to_json, write_outputs
 from .solve import solve as solve_scenario
 
@@ -93,6 +94,27 @@ def schema() -> None:
         "tables": {name: model.model_json_schema() for name, model in TABLE_ROWS.items()},
     }
     typer.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def report(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    plan: Annotated[Path, typer.Argument(help="plan.csv with at least town_id and unit_id columns.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The .html file to write.")],
+) -> None:
+    """Write one offline HTML page on PLAN: figures, charts, map, audit, sortable table. Exit 1 if it breaks a rule."""
+    loaded = _load(scenario)
+    try:
+        parsed = load_plan(plan)
+    except ScenarioError as exc:
+        err_console.print(f"[bold red]error[/]: {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    checked = audit_plan(loaded, parsed)
+    write_outputs(out.parent, {out.name: render_report(loaded, parsed, checked)}, stale=())
+    out_console.print(f"written {escape(str(out))}", highlight=False)
+    _print_audit(checked)
+    if not checked.passed:
+        raise typer.Exit(1)
 
 
 def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport | None, out: Path) -> None:
