@@ -10,8 +10,9 @@ from functools import cached_property
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import ScenarioError
+from .plan import Plan
 from .policy import Policy, SolverSettings
-from .tables import Category, Counterpart, Pin, PinAction, Relationship, RelationshipKind, Row, Score, Tier, Town, Unit
+from .tables import Category, Counterpart, Pin, PinAction, PlanRow, Relationship, RelationshipKind, Row, Score, Tier, Town, Unit
 
 
 class Scenario(BaseModel):
@@ -30,6 +31,7 @@ class Scenario(BaseModel):
     relationships: tuple[Relationship, ...] = ()
     scores: tuple[Score, ...] = ()
     pins: tuple[Pin, ...] = ()
+    baseline: tuple[PlanRow, ...] = Field((), description="The plan being revised (re-planning with minimal change).")
     policy: Policy = Policy()
     solver: SolverSettings = SolverSettings()
     sources: dict[str, str] = Field(default_factory=dict)
@@ -37,6 +39,12 @@ class Scenario(BaseModel):
     @cached_property
     def key_towns(self) -> tuple[Town, ...]:
         return tuple(t for t in self.towns if t.category is Category.KEY)
+
+    def with_baseline(self, plan: Plan, source: str = "baseline") -> Scenario:
+        """This scenario re-planning ``plan``: every change against it costs ``policy.baseline_weight``."""
+        rows = tuple(PlanRow(town_id=a.town_id, unit_id=a.unit_id) for a in plan.assignments)
+        return Scenario.model_validate(self.model_dump() | {"baseline": rows,
+                                                             "sources": self.sources | {"baseline": source}})
 
     def fingerprint(self) -> str:
         """SHA-256 of the normalised inputs (tables, policy, solver), so a plan can be traced to its data."""
@@ -58,13 +66,7 @@ class Scenario(BaseModel):
         for i, u in enumerate(self.units):
             if u.tier is Tier.LOCAL and u.city not in cities:
                 raise self._error("units", i, "city", f"local unit {u.unit_id!r}: city {u.city!r} has no towns")
-        seen_pairs: set[tuple[str, str]] = set()
-        for i, c in enumerate(self.counterparts):
-            if c.target_city not in cities:
-                raise self._error("counterparts", i, "target_city", f"city {c.target_city!r} does not exist in towns")
-            if (c.prd_city, c.target_city) in seen_pairs:
-                raise self._error("counterparts", i, "target_city", f"duplicate pair {c.prd_city} → {c.target_city}")
-            seen_pairs.add((c.prd_city, c.target_city))
+        self._check_counterparts(cities)
         self._check_relationships(town_ids, unit_ids, counties)
         seen_scores: set[tuple[str, str]] = set()
         for i, s in enumerate(self.scores):
@@ -76,6 +78,7 @@ class Scenario(BaseModel):
                 raise self._error("scores", i, "town_id", f"duplicate score for {s.unit_id} → {s.town_id}")
             seen_scores.add((s.unit_id, s.town_id))
         self._check_pins(town_ids, unit_ids)
+        self._check_baseline(town_ids)
         for city in self.policy.city_quotas:
             if city not in cities:
                 raise ScenarioError(f"city {city!r} does not exist in towns", file="policy", field="city_quotas")
@@ -83,6 +86,27 @@ class Scenario(BaseModel):
             self._require_coordinates("units", self.units)
             self._require_coordinates("towns", self.key_towns, row_of={t.town_id: i for i, t in enumerate(self.towns)})
         return self
+
+    def _check_counterparts(self, cities: set[str]) -> None:
+        """Counterpart rows join PRD units to target cities: a row or a PRD unit that joins nothing is a typo
+        (e.g. 廣州市 for 广州市), which would otherwise silently take the unit out of the plan."""
+        prd_cities = {u.city for u in self.units if u.tier is Tier.PRD}
+        seen_pairs: set[tuple[str, str]] = set()
+        for i, c in enumerate(self.counterparts):
+            if c.target_city not in cities:
+                raise self._error("counterparts", i, "target_city", f"city {c.target_city!r} does not exist in towns")
+            if c.prd_city == c.target_city:
+                raise self._error("counterparts", i, "target_city", f"city {c.prd_city!r} cannot be its own counterpart")
+            if c.prd_city not in prd_cities:
+                raise self._error("counterparts", i, "prd_city", f"no prd unit has city {c.prd_city!r}")
+            if (c.prd_city, c.target_city) in seen_pairs:
+                raise self._error("counterparts", i, "target_city", f"duplicate pair {c.prd_city} → {c.target_city}")
+            seen_pairs.add((c.prd_city, c.target_city))
+        helped = {c.prd_city for c in self.counterparts}
+        for i, u in enumerate(self.units):
+            if u.tier is Tier.PRD and u.city not in helped:
+                raise self._error("units", i, "city", f"prd unit {u.unit_id!r}: city {u.city!r} has no counterpart "
+                                  "city in counterparts, so the unit could lead no town")
 
     def _unique(self, table: str, rows: Sequence[Row], field: str) -> set[str]:
         ids: set[str] = set()
@@ -133,6 +157,16 @@ class Scenario(BaseModel):
                     raise self._error("pins", i, "unit_id", f"town {p.town_id!r} is already pinned to "
                                       f"{pinned[p.town_id]!r}: a town has one lead")
                 pinned[p.town_id] = p.unit_id
+
+    def _check_baseline(self, town_ids: set[str]) -> None:
+        """The baseline names known towns, one lead each; its units may be gone (their towns must change)."""
+        towns: set[str] = set()
+        for i, b in enumerate(self.baseline):
+            if b.town_id not in town_ids:
+                raise self._error("baseline", i, "town_id", f"unknown town {b.town_id!r}")
+            if b.town_id in towns:
+                raise self._error("baseline", i, "town_id", f"town {b.town_id!r} has two leads in the baseline")
+            towns.add(b.town_id)
 
     def _require_coordinates(self, table: str, rows: Iterable[Town | Unit],
                              row_of: dict[str, int] | None = None) -> None:

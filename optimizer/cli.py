@@ -1,4 +1,4 @@
-"""The ``bangfu`` command: solve a scenario, audit a plan, print the scenario JSON Schema.
+"""The ``bangfu`` command: solve a scenario, audit a plan, write a scenario workbook, print the JSON Schema.
 
 Exit codes: 0 a plan (optimal or feasible) that passes the audit / a plan that obeys every rule;
 1 infeasible scenario, no plan in time, or audit violations; 2 bad input (nothing is written).
@@ -6,9 +6,11 @@ Exit codes: 0 a plan (optimal or feasible) that passes the audit / a plan that o
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,12 +18,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from models import AuditReport, Rule, Scenario, ScenarioError, ScenarioFile, SolveResult, Status, load_plan, load_scenario
+from models.loader import MAX_FILE_BYTES, MAX_ROWS, Limits
 from models.tables import TABLE_ROWS
 
 from .audit import audit as audit_plan
+from .diff import diff_plans
 from .html_report import render as render_report
-from .report import plan_frame, summary, to_json, write_outputs
+from .excel import plan_workbook
+from .report import plan_csv, plan_frame, summary, to_json, write_outputs
 from .solve import solve as solve_scenario
+from .template import template_workbook
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="bangfu (帮扶): pair helper units with key towns, and prove the plan obeys every rule.")
@@ -29,35 +35,84 @@ out_console = Console()
 err_console = Console(stderr=True)
 
 
-def _load(path: Path) -> Scenario:
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
+
+AllowOutside = Annotated[bool, typer.Option("--allow-outside", help="Allow table paths outside the scenario's "
+                                            "folder (absolute, '..', symlinks out of it).")]
+MaxFileMib = Annotated[float, typer.Option(min=0, help="Refuse input files larger than this (MiB).")]
+MaxRows = Annotated[int, typer.Option(min=0, help="Refuse tables with more rows than this.")]
+
+
+def _load(path: Path, allow_outside: bool = False, limits: Limits = Limits()) -> Scenario:
     try:
-        return load_scenario(path)
-    except ScenarioError as exc:
-        err_console.print(f"[bold red]error[/]: {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        return load_scenario(path, allow_outside=allow_outside, limits=limits)
+    except ScenarioError as exc:  # escaped: a workbook error names its sheet in brackets, "x.xlsx [units]"
+        _fail(str(exc))
+
+
+def _fail(message: str) -> Any:
+    """Bad input: print the (escaped) message and exit 2."""
+    err_console.print(f"[bold red]error[/]: {escape(message)}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _interruptible(command: Callable[..., None]) -> Callable[..., None]:
+    """Ctrl-C ends the command with exit 130. The solver has stopped by then (:func:`optimizer.solve` stops
+    CP-SAT before it re-raises), and outputs are written whole or not at all (:func:`write_outputs`)."""
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except KeyboardInterrupt:
+            err_console.print("[bold red]interrupted[/] (Ctrl-C): stopped; no partial output was written",
+                              highlight=False)
+            raise typer.Exit(INTERRUPTED) from None
+    return run
 
 
 @app.command()
+@_interruptible
 def solve(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file or .xlsx workbook.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for plan.csv and summary.json.")],
     time_limit: Annotated[float | None, typer.Option(help="Seconds (default: the scenario's solver block).")] = None,
     workers: Annotated[int | None, typer.Option(help="CP-SAT search workers.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    excel: Annotated[bool, typer.Option("--excel", help="Also write OUT/plan.xlsx (summary, cities, tiers).")] = False,
+    method: Annotated[str | None, typer.Option(help="auto (network path, CP-SAT where needed) or cp-sat (full "
+                                                    "model only); default: the scenario's solver block.")] = None,
+    baseline: Annotated[Path | None, typer.Option(help="Re-plan this plan.csv with minimal change: each town "
+                                                       "that changes lead costs policy.baseline_weight.")] = None,
+    allow_outside: AllowOutside = False,
+    max_file_mib: MaxFileMib = MAX_FILE_BYTES / 2**20,
+    max_rows: MaxRows = MAX_ROWS,
 ) -> None:
     """Solve SCENARIO and write OUT/plan.csv and OUT/summary.json (only summary.json when there is no plan)."""
-    loaded = _load(scenario)
+    loaded = _load(scenario, allow_outside, Limits(int(max_file_mib * 2**20), max_rows))
+    if baseline is not None:
+        try:
+            loaded = loaded.with_baseline(load_plan(baseline), source=str(baseline))
+        except ScenarioError as exc:
+            _fail(str(exc))
+    if out.exists() and not out.is_dir():
+        _fail(f"--out {out} exists and is not a folder")
     try:
-        result = solve_scenario(loaded, time_limit=time_limit, workers=workers, seed=seed)
+        result = solve_scenario(loaded, time_limit=time_limit, workers=workers, seed=seed,
+                                method=method)  # type: ignore[arg-type]  # validated by SolverSettings
     except ValueError as exc:  # option values out of range (validated by SolverSettings)
-        err_console.print(f"[bold red]error[/]: {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        _fail(str(exc))
     report = audit_plan(loaded, result.plan) if result.plan is not None else None
-    files = {"summary.json": to_json(summary(loaded, result, report))}
+    files: dict[str, str | bytes] = {"summary.json": to_json(summary(loaded, result, report))}
     if result.plan is not None:
-        files["plan.csv"] = plan_frame(loaded, result.plan).to_csv(index=False)
-    write_outputs(out, files)
+        files["plan.csv"] = plan_csv(loaded, result.plan)
+        if excel:
+            files["plan.xlsx"] = plan_workbook(loaded, result, report)
+    try:
+        write_outputs(out, files)
+    except OSError as exc:
+        _fail(f"cannot write to {out}: {exc.strerror or exc}")
     if not quiet or not result.has_plan:
         _print_result(loaded, result, report, out)
     if not result.has_plan or (report is not None and not report.passed):
@@ -66,17 +121,20 @@ def solve(
 
 @app.command()
 def audit(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file or .xlsx workbook.")],
     plan: Annotated[Path, typer.Argument(help="plan.csv with at least town_id and unit_id columns.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    allow_outside: AllowOutside = False,
+    max_file_mib: MaxFileMib = MAX_FILE_BYTES / 2**20,
+    max_rows: MaxRows = MAX_ROWS,
 ) -> None:
     """Check PLAN against every rule of SCENARIO: exit 0 when it obeys all, 1 with the violations."""
-    loaded = _load(scenario)
+    limits = Limits(int(max_file_mib * 2**20), max_rows)
+    loaded = _load(scenario, allow_outside, limits)
     try:
-        parsed = load_plan(plan)
+        parsed = load_plan(plan, limits=limits)
     except ScenarioError as exc:
-        err_console.print(f"[bold red]error[/]: {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        _fail(str(exc))
     report = audit_plan(loaded, parsed)
     if as_json:
         out_console.print_json(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
@@ -84,6 +142,25 @@ def audit(
         _print_audit(report)
     if not report.passed:
         raise typer.Exit(1)
+
+
+@app.command()
+def template(
+    workbook: Annotated[Path, typer.Argument(help="The .xlsx file to write.")],
+    source: Annotated[Path | None, typer.Option("--from", help="Fill it with this scenario (YAML or .xlsx).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a scenario workbook to fill in: a sheet per table, Chinese and English headers, instructions."""
+    if workbook.suffix.lower() != ".xlsx":
+        err_console.print(f"[bold red]error[/]: {escape(str(workbook))}: the name must end in .xlsx", highlight=False)
+        raise typer.Exit(2)
+    if workbook.exists() and not force:
+        err_console.print(f"[bold red]error[/]: {escape(str(workbook))} exists (filled in already?): use --force "
+                          "to overwrite it", highlight=False)
+        raise typer.Exit(2)
+    data = template_workbook(_load(source) if source is not None else None)
+    write_outputs(workbook.parent, {workbook.name: data}, stale=())
+    out_console.print(f"written {escape(str(workbook))}", highlight=False)
 
 
 @app.command()
@@ -107,8 +184,7 @@ def report(
     try:
         parsed = load_plan(plan)
     except ScenarioError as exc:
-        err_console.print(f"[bold red]error[/]: {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        _fail(str(exc))
     checked = audit_plan(loaded, parsed)
     write_outputs(out.parent, {out.name: render_report(loaded, parsed, checked)}, stale=())
     out_console.print(f"written {escape(str(out))}", highlight=False)
@@ -117,15 +193,47 @@ def report(
         raise typer.Exit(1)
 
 
+@app.command()
+def diff(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file or .xlsx workbook.")],
+    plan_a: Annotated[Path, typer.Argument(help="The earlier plan.csv.")],
+    plan_b: Annotated[Path, typer.Argument(help="The later plan.csv.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the difference as JSON.")] = False,
+) -> None:
+    """Show the towns whose lead changed from PLAN_A to PLAN_B, tier moves, per-city counts and objective terms."""
+    loaded = _load(scenario)
+    try:
+        a, b = load_plan(plan_a), load_plan(plan_b)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    result = diff_plans(loaded, a, b)
+    if as_json:
+        out_console.print_json(result.model_dump_json())
+        return
+    out_console.print(f"{len(result.changed)} town(s) changed lead", highlight=False)
+    table = Table("town", "city", "before", "after", "tiers")
+    for c in result.changed:
+        table.add_row(f"{c.town_name} ({c.town_id})", c.city, c.before or "-", c.after or "-",
+                      f"{c.tier_before or '-'} → {c.tier_after or '-'}")
+    if result.changed:
+        out_console.print(table)
+    for move, n in result.tier_moves.items():
+        out_console.print(f"  tier move {move}: {n}", highlight=False)
+    terms = Table("objective term", "A", "B", "B − A")
+    for term, (va, vb) in result.terms.items():
+        terms.add_row(term, str(va), str(vb), f"{vb - va:+d}")
+    out_console.print(terms)
+
+
 def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport | None, out: Path) -> None:
     style = "green" if result.status is Status.OPTIMAL else "yellow" if result.has_plan else "red"
-    out_console.print(f"[bold]{scenario.name}[/]: [{style}]{result.status.value}[/] — "
+    out_console.print(f"[bold]{escape(scenario.name)}[/]: [{style}]{result.status.value}[/] — "
                       f"{len(scenario.key_towns)} key towns, {result.variables} candidate pairs", highlight=False)
     for conflict in result.conflicts:
-        out_console.print(f"  [red]✗[/] {escape(_rules(conflict.rules))} {conflict.message}",
+        out_console.print(f"  [red]✗[/] {escape(_rules(conflict.rules))} {escape(conflict.message)}",
                           highlight=False)
     if result.message and not result.conflicts:
-        out_console.print(f"  {result.message}", highlight=False)
+        out_console.print(f"  {escape(result.message)}", highlight=False)
     if result.plan is not None:
         frame = plan_frame(scenario, result.plan)
         out_console.print(f"  objective {result.objective}, bound {result.best_bound:g}, gap {result.gap:.4%}; "
@@ -134,7 +242,7 @@ def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport |
         for city, group in frame.groupby("city", sort=True):
             tiers = group["tier"].value_counts()
             changed = int(((group["previous_unit_id"] != "") & ~group["kept_previous"]).sum())
-            table.add_row(str(city), *(str(tiers.get(t, 0)) for t in ("prd", "provincial", "local")),
+            table.add_row(escape(str(city)), *(str(tiers.get(t, 0)) for t in ("prd", "provincial", "local")),
                           str(int(group["kept_previous"].sum())), str(changed))
         tiers = frame["tier"].value_counts()
         table.add_row("[bold]total", *(f"[bold]{tiers.get(t, 0)}" for t in ("prd", "provincial", "local")),
@@ -142,7 +250,7 @@ def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport |
         out_console.print(table)
     if report is not None:
         _print_audit(report)
-    out_console.print(f"  written to {out}/", highlight=False)
+    out_console.print(f"  written to {escape(str(out))}/", highlight=False)
 
 
 def _print_audit(report: AuditReport) -> None:
@@ -151,7 +259,7 @@ def _print_audit(report: AuditReport) -> None:
         return
     out_console.print(f"  audit: [red]{len(report.violations)} violation(s)[/]")
     for v in report.violations:
-        out_console.print(f"  [red]✗[/] {escape(_rules((v.rule,)))} {v.message}", highlight=False)
+        out_console.print(f"  [red]✗[/] {escape(_rules((v.rule,)))} {escape(v.message)}", highlight=False)
 
 
 def _rules(rules: tuple[Rule, ...]) -> str:
