@@ -6,6 +6,7 @@ Every failure becomes a :class:`ScenarioError` naming the file, the spreadsheet 
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ class ScenarioFile(BaseModel):
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a YAML scenario and its CSV tables.
+    """Load and validate a YAML scenario and its CSV tables, or a scenario workbook (``.xlsx``).
 
     Bad input raises :class:`ScenarioError` naming the file, row and field.
 
@@ -57,6 +58,10 @@ def load_scenario(path: str | Path) -> Scenario:
     ('tiny', 10)
     """
     path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        from .excel import load_workbook  # imports this module; openpyxl is loaded only for workbooks
+
+        return load_workbook(path)
     raw = _read_yaml(path)
     try:
         spec = ScenarioFile.model_validate(raw)
@@ -84,31 +89,43 @@ def load_plan(path: str | Path) -> Plan:
 
 
 def read_table(file: Path, model: type[Row], label: str | None = None) -> tuple[Row, ...]:
-    """Read one CSV table; empty cells count as missing so that defaults apply."""
+    """Read one CSV table and validate it with :func:`validate_rows`."""
     label = label or file.name
-    required = [name for name, f in model.model_fields.items() if f.is_required()]
     try:
         if file.stat().st_size > MAX_FILE_BYTES:
             raise ScenarioError(f"file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=label)
         with file.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
             header = [h.strip() for h in (reader.fieldnames or [])]
-            missing = [c for c in required if c not in header]
-            if missing:
-                raise ScenarioError(f"missing column(s) {', '.join(missing)}", file=label, row=1, field=missing[0])
             reader.fieldnames = header
-            records = [{k: v.strip() for k, v in rec.items() if k and v is not None and v.strip() != ""}
-                       for rec in reader]
+            records = list(reader)
     except FileNotFoundError:
         raise ScenarioError("file not found", file=label) from None
     except UnicodeDecodeError:
         raise ScenarioError("not UTF-8 text (save the CSV as UTF-8)", file=label) from None
     except csv.Error as exc:
         raise ScenarioError(f"malformed CSV: {exc}", file=label) from None
+    return validate_rows(records, model, header=header, file=label)
+
+
+def validate_rows(records: Sequence[Mapping[str, object]], model: type[Row], *, header: Sequence[str],
+                  file: str, sheet: str | None = None, rows: Sequence[int] | None = None) -> tuple[Row, ...]:
+    """Validate one table's records, from a CSV file or a workbook sheet alike, so both obey the same rules.
+
+    Cells are text; they are stripped and an empty cell counts as missing, so that defaults apply. ``rows``
+    gives each record's spreadsheet row when records are not consecutive from row 2 (skipped empty rows).
+    """
+    required = [name for name, f in model.model_fields.items() if f.is_required()]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise ScenarioError(f"missing column(s) {', '.join(missing)}", file=file, sheet=sheet, row=1,
+                            field=missing[0])
+    cleaned = [{k: v.strip() for k, v in rec.items() if k and isinstance(v, str) and v.strip() != ""}
+               for rec in records]
     try:
-        return tuple(TypeAdapter(list[model]).validate_python(records))
+        return tuple(TypeAdapter(list[model]).validate_python(cleaned))
     except ValidationError as exc:
-        raise _located(exc, file=label, rows=True) from None
+        raise _located(exc, file=file, sheet=sheet, rows=True, row_numbers=rows) from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -137,14 +154,16 @@ def _inside(folder: Path, rel: str, yaml_name: str, table: str) -> Path:
     return target
 
 
-def _located(exc: ValidationError, *, file: str, rows: bool = False) -> ScenarioError:
+def _located(exc: ValidationError, *, file: str, rows: bool = False, sheet: str | None = None,
+             row_numbers: Sequence[int] | None = None) -> ScenarioError:
     """Turn pydantic's first error into a located ScenarioError (row numbers as in a spreadsheet)."""
     err = exc.errors()[0]
     loc = list(err["loc"])
     row = None
-    if rows and loc and isinstance(loc[0], int):
-        row = loc.pop(0) + 2
+    if rows and loc and isinstance(index := loc[0], int):
+        loc.pop(0)
+        row = row_numbers[index] if row_numbers is not None else index + 2
     field = ".".join(str(p) for p in loc) or None
     value = err.get("input")
     shown = f" (got {value!r})" if rows and not isinstance(value, dict) and value is not None else ""
-    return ScenarioError(f"{err['msg']}{shown}", file=file, row=row, field=field)
+    return ScenarioError(f"{err['msg']}{shown}", file=file, sheet=sheet, row=row, field=field)

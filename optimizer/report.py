@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from models import AuditReport, Plan, RelationshipKind, Scenario, SolveResult, T
 
 PLAN_COLUMNS = ["town_id", "town_name", "city", "county", "unit_id", "unit_name", "tier", "kept_previous",
                 "previous_unit_id"]
-OUTPUT_FILES = ("plan.csv", "summary.json")
+OUTPUT_FILES = ("plan.csv", "summary.json", "plan.xlsx")
 
 
 def plan_frame(scenario: Scenario, plan: Plan) -> pd.DataFrame:
@@ -84,18 +85,18 @@ def summary(scenario: Scenario, result: SolveResult, report: AuditReport | None)
     return data
 
 
-def write_outputs(out: Path, files: dict[str, str], stale: tuple[str, ...] = OUTPUT_FILES) -> None:
+def write_outputs(out: Path, files: Mapping[str, str | bytes], stale: tuple[str, ...] = OUTPUT_FILES) -> None:
     """Write ``files`` into ``out`` atomically: all temp files first, then renames; remove stale outputs.
 
-    A reader never sees a half-written file, and a failed run leaves no file of its own behind.
+    A reader never sees a half-written file, and a failed run leaves no file of its own behind. Text is UTF-8.
     """
     out.mkdir(parents=True, exist_ok=True)
     temps: list[tuple[str, Path]] = []
     try:
         for name, text in files.items():
             fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=out)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(text.encode() if isinstance(text, str) else text)
             temps.append((name, Path(tmp_name)))
     except BaseException:
         for _, tmp in temps:

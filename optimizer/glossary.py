@@ -1,0 +1,114 @@
+"""Chinese and English words for the workbooks' headers and instructions: planners read Chinese, the code keys English.
+
+Each entry is ``(中文标签, 中文说明, English meaning)``; the texts follow the README's table. A column or key
+missing here still appears in the workbooks, with its pydantic description as the English meaning.
+"""
+
+from __future__ import annotations
+
+Entry = tuple[str, str, str]
+
+DISTANCE_NOTE = "distance_weight > 0 时必填"
+
+COLUMNS: dict[str, dict[str, Entry]] = {
+    "towns": {
+        "town_id": ("镇编码", "唯一编号（所附数据为国家统计局 12 位区划代码）",
+                    "unique id (the shipped data uses the 12-digit NBS code)"),
+        "name": ("镇名", "镇（乡、街道）名称", "town name"),
+        "city": ("地级市", "所属地级市", "city"),
+        "county": ("县（市、区）", "所属县（市、区），县级结对据此匹配", "county; what county pairings refer to"),
+        "category": ("类别", "key 重点帮扶镇（安排牵头单位）；consolidation 巩固提升镇、pilot 先行示范镇（不安排）",
+                     "key (gets a lead), consolidation or pilot (get none)"),
+        "border": ("省际边界", "是否省际边界镇，true/false，默认 false", "provincial border town, true/false (default false)"),
+        "ethnic": ("少数民族地区", "是否少数民族地区，true/false，默认 false", "ethnic-minority area, true/false (default false)"),
+        "old_base": ("重点老区苏区", "是否重点老区苏区，true/false，默认 false",
+                     "key old revolutionary base, true/false (default false)"),
+        "lon": ("经度", f"可选，单位为度；{DISTANCE_NOTE}（重点帮扶镇）",
+                "optional longitude in degrees (needed on key towns when distance_weight > 0)"),
+        "lat": ("纬度", f"可选，单位为度；{DISTANCE_NOTE}（重点帮扶镇）",
+                "optional latitude in degrees (needed on key towns when distance_weight > 0)"),
+    },
+    "units": {
+        "unit_id": ("单位编码", "唯一编号", "unique id"),
+        "name": ("单位名称", "帮扶单位名称", "unit name"),
+        "tier": ("帮扶层级", "prd 珠三角核心区单位；provincial 省直及中直驻粤单位；local 本市市直单位",
+                 "prd, provincial or local"),
+        "city": ("所属城市", "prd 单位填所在珠三角城市，local 单位填本市，provincial 单位留空",
+                 "the PRD city for prd, the unit's own city for local, empty for provincial"),
+        "capacity": ("最多牵头镇数", "该单位最多牵头帮扶的重点帮扶镇数，整数 ≥ 0",
+                     "most key towns the unit may lead (integer ≥ 0)"),
+        "strength": ("帮扶力量", "1–5，默认 3（用于优先规则）", "1–5, default 3 (used by priority rules)"),
+        "lon": ("经度", f"可选，单位为度；{DISTANCE_NOTE}（每个单位）",
+                "optional longitude (needed on every unit when distance_weight > 0)"),
+        "lat": ("纬度", f"可选，单位为度；{DISTANCE_NOTE}（每个单位）",
+                "optional latitude (needed on every unit when distance_weight > 0)"),
+    },
+    "counterparts": {
+        "prd_city": ("珠三角城市", "对口帮扶的珠三角城市：其 prd 单位只能帮扶对口城市的镇",
+                     "a PRD unit may lead only towns in its city's target cities"),
+        "target_city": ("对口城市", "被对口帮扶的城市", "the target city of the PRD city"),
+    },
+    "relationships": {
+        "unit_id": ("单位编码", "帮扶单位编号", "unit id"),
+        "kind": ("关系类型", "previous_lead 原牵头帮扶（填镇编码，每镇最多一条）；county_pairing 县级结对（填县："
+                 "有县级结对的单位只能帮扶这些县的镇）",
+                 "previous_lead (with town_id; at most one per town) or county_pairing (with county: a unit with "
+                 "county pairings may lead only towns in those counties)"),
+        "town_id": ("镇编码", "previous_lead 时必填", "required for previous_lead"),
+        "county": ("县（市、区）", "county_pairing 时必填", "required for county_pairing"),
+    },
+    "scores": {
+        "unit_id": ("单位编码", "帮扶单位编号", "unit id"),
+        "town_id": ("镇编码", "镇编号", "town id"),
+        "score": ("匹配分", "该组合的整数匹配分（可为负），由规划人员或研究者另行计算",
+                  "integer affinity of the pair (may be negative), computed elsewhere"),
+    },
+    "pins": {
+        "unit_id": ("单位编码", "帮扶单位编号", "unit id"),
+        "town_id": ("镇编码", "重点帮扶镇编号", "key town id"),
+        "action": ("指定/排除", "pin 该单位必须牵头该镇（每镇最多一条）；ban 该单位不得牵头该镇",
+                   "pin: the unit must lead the town (at most one pin per town); ban: it must not"),
+    },
+}
+
+SETTINGS: dict[str, Entry] = {
+    "name": ("方案名称", "情景名称", "scenario name"),
+    "description": ("说明", "情景说明", "scenario description"),
+    "policy.tier_ratio": ("层级比例", "三个层级牵头镇数之比，YAML 写法，默认 {prd: 5, provincial: 2, local: 3}",
+                          "towns led by each tier, as YAML; default {prd: 5, provincial: 2, local: 3}"),
+    "policy.city_quotas": ("分市名额", "可选，某市各层级的确切镇数，YAML 写法，如 {湛江市: {prd: 24, provincial: 15, local: 17}}",
+                           "optional exact towns per tier in a city, as YAML, e.g. {湛江市: {prd: 24, local: 17}}"),
+    "policy.continuity_weight": ("延续权重", "每保留一个原牵头关系所得分数", "objective points per kept previous lead"),
+    "policy.max_changes": ("最多调整数", "允许调整的原牵头关系数：整数，或比例（0.1 即 10%）；留空不限",
+                           "previous leads allowed to change: a count, or a fraction (0.1 = 10 %); empty: no cap"),
+    "policy.distance_weight": ("距离权重", "单位与镇每相距 1 公里扣减的分数", "objective points lost per km unit → town"),
+    "policy.priority": ("优先规则", "带某些标记的镇须由指定层级和/或最低帮扶力量的单位牵头，YAML 列表，"
+                        "如 [{flags: [ethnic], tiers: [prd, provincial]}, {flags: [border], min_strength: 3}]",
+                        "towns with any of the flags need these tiers and/or a minimum unit strength, as a YAML list"),
+    "solver.method": ("求解方法", "auto（网络流加 CP-SAT）或 cp-sat", "auto (network path, then CP-SAT) or cp-sat"),
+    "solver.time_limit": ("时间上限", "求解时间上限（秒）", "wall-clock limit in seconds"),
+    "solver.workers": ("线程数", "CP-SAT 搜索线程数", "CP-SAT search workers"),
+    "solver.seed": ("随机种子", "随机种子", "random seed"),
+    "solver.relative_gap": ("相对差距", "差距不超过此值即停止（0 为证明最优）", "stop when the gap is at most this (0 = prove optimal)"),
+    "solver.presolve": ("预处理", "CP-SAT 预处理，true/false", "CP-SAT presolve, true/false"),
+    "solver.deterministic": ("确定性", "true 时相同输入得到相同方案", "true: same inputs give the same plan"),
+    "solver.log": ("求解日志", "是否打印 CP-SAT 日志", "print CP-SAT's search log"),
+}
+
+PLAN_LABELS: dict[str, str] = {
+    "town_id": "镇编码", "town_name": "镇名", "city": "地级市", "county": "县（市、区）", "unit_id": "单位编码",
+    "unit_name": "单位名称", "tier": "帮扶层级", "kept_previous": "保留原牵头", "previous_unit_id": "原牵头单位",
+}
+
+SUMMARY_LABELS: dict[str, str] = {
+    "scenario": "情景", "status": "求解状态", "objective": "目标值", "best_bound": "最优界", "gap": "相对差距",
+    "build_seconds": "建模秒数", "solve_seconds": "求解秒数", "variables": "候选组合数", "constraints": "约束数",
+    "key_towns": "重点帮扶镇数", "tier_counts.prd": "珠三角单位牵头镇数", "tier_counts.provincial": "省直中直单位牵头镇数",
+    "tier_counts.local": "本市单位牵头镇数", "changes": "调整的原牵头关系", "continuity.with_previous": "有原牵头单位的镇",
+    "continuity.kept": "保留原牵头", "continuity.changed": "调整原牵头", "audit.passed": "独立核验通过",
+    "audit.violations": "违规项", "audit.objective": "核验目标值", "message": "说明", "conflicts": "冲突",
+    "ortools_version": "OR-Tools 版本", "fingerprint": "输入指纹（SHA-256）",
+}
+
+TIER_SHEETS: dict[str, str] = {"prd": "prd 珠三角", "provincial": "provincial 省直中直", "local": "local 本市"}
+"""Plan-workbook sheet title of each helper tier."""
