@@ -55,6 +55,7 @@ class Conflict(BaseModel):
 
     rules: tuple[Rule, ...]
     message: str
+    message_zh: str = Field("", description="The same in Chinese, for the planners' documents.")
     entities: tuple[str, ...] = ()
     figures: dict[str, int] = Field(default_factory=dict)
 
