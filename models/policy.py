@@ -10,7 +10,10 @@ from .tables import Tier
 
 Flag = Literal["border", "ethnic", "old_base"]
 Method = Literal["auto", "cp-sat"]
-NonNegInt = Annotated[int, Field(ge=0)]
+MAX_COUNT = 1_000_000_000
+"""Upper bound of every count and share in a policy: far above any real one, and safely inside the 64-bit
+integers of the solver (a quota of 10**23 used to crash the model builder)."""
+NonNegInt = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 class Block(BaseModel):
@@ -69,6 +72,10 @@ class Policy(Block):
         description="Most previous leads that may change: an integer count, or a fraction (0.1 = 10 %, rounded down) "
         "of the towns that have a previous lead. Empty: no cap.",
     )
+    baseline_weight: int = Field(1000, ge=0, le=1_000_000, description="Objective points per town that keeps its "
+                                 "lead from the baseline plan (only with a baseline): stability first.")
+    max_baseline_changes: NonNegInt | Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="Most key towns whose lead may differ from the baseline plan: a count or a fraction.")
     distance_weight: float = Field(0.0, ge=0, le=1_000, description="Objective points lost per km unit→town.")
     priority: list[PriorityRule] = Field(default_factory=list)
 

@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-Id = Annotated[str, Field(min_length=1, description="Identifier, unique within its table.")]
-Name = Annotated[str, Field(min_length=1)]
+INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+"""Unicode categories refused in ids and names: control characters, invisible format characters (zero-width
+space, a BOM inside a cell, bidi marks) and line separators. They make two names that look alike differ."""
+FORMULA_START = ("=", "+", "-", "@")
+"""First characters that make a spreadsheet read a cell as a formula; ids may not begin with them."""
+
+
+def visible(text: str) -> str:
+    """Refuse text with a character of the :data:`INVISIBLE` categories (other spaces, private-use and
+    unassigned characters, e.g. rare place-name characters, are fine)."""
+    if not text.isprintable():
+        for ch in text:
+            if unicodedata.category(ch) in INVISIBLE:
+                raise ValueError(f"contains the invisible character U+{ord(ch):04X} "
+                                 f"({unicodedata.name(ch, 'a control character')}): retype the cell")
+    return text
+
+
+def identifier(text: str) -> str:
+    """An id is visible text that a spreadsheet cannot mistake for a formula (so exports never alter ids)."""
+    visible(text)
+    if text.startswith(FORMULA_START):
+        raise ValueError(f"an id may not begin with {text[0]!r} (a spreadsheet would run it as a formula)")
+    return text
+
+
+Id = Annotated[str, Field(min_length=1, description="Identifier, unique within its table."), AfterValidator(identifier)]
+Name = Annotated[str, Field(min_length=1), AfterValidator(visible)]
+Text = Annotated[str, AfterValidator(visible)]
 Lon = Annotated[float, Field(ge=-180, le=180, description="Longitude in degrees (GCJ-02 in the shipped data).")]
 Lat = Annotated[float, Field(ge=-90, le=90, description="Latitude in degrees.")]
 
@@ -61,7 +89,7 @@ class Unit(Row):
     unit_id: Id
     name: Name
     tier: Tier
-    city: str | None = Field(None, description="PRD city for `prd`, own city for `local`, empty for `provincial`.")
+    city: Text | None = Field(None, description="PRD city for `prd`, own city for `local`, empty for `provincial`.")
     capacity: int = Field(ge=0, le=10_000, description="Most towns the unit may lead.")
     strength: int = Field(3, ge=1, le=5, description="Helping strength, 1 (weak) to 5 (strong).")
     lon: Lon | None = None
@@ -84,8 +112,8 @@ class Counterpart(Row):
 class Relationship(Row):
     unit_id: Id
     kind: RelationshipKind
-    town_id: str | None = None
-    county: str | None = None
+    town_id: Annotated[str, AfterValidator(identifier)] | None = None
+    county: Text | None = None
 
     @model_validator(mode="after")
     def _target_matches_kind(self) -> Relationship:
@@ -127,5 +155,6 @@ TABLE_ROWS: dict[str, type[Row]] = {
     "relationships": Relationship,
     "scores": Score,
     "pins": Pin,
+    "baseline": PlanRow,
 }
 """Table name → row model; the order is the order tables are read and checked."""

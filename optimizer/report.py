@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
+import threading
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from models import AuditReport, Plan, RelationshipKind, Scenario, SolveResult, Tier
+from models.tables import FORMULA_START
 
 PLAN_COLUMNS = ["town_id", "town_name", "city", "county", "unit_id", "unit_name", "tier", "kept_previous",
                 "previous_unit_id"]
-OUTPUT_FILES = ("plan.csv", "summary.json", "plan.xlsx")
+OUTPUT_FILES = ("plan.csv", "summary.json", "plan.xlsx", "diagnosis.json")
 
 
 def plan_frame(scenario: Scenario, plan: Plan) -> pd.DataFrame:
@@ -42,6 +46,19 @@ def plan_frame(scenario: Scenario, plan: Plan) -> pd.DataFrame:
         })
     frame = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     return frame.sort_values(["city", "county", "town_id"], kind="stable").reset_index(drop=True)
+
+
+def neutralise(cell: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``, tab, CR first) gets a
+    leading ``'``, which spreadsheets show as text; anything else is unchanged."""
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith((*FORMULA_START, "\t", "\r")) else cell
+
+
+def plan_csv(scenario: Scenario, plan: Plan) -> str:
+    """The text of ``plan.csv``: :func:`plan_frame` with every cell passed through :func:`neutralise`
+    (formula injection). Ids never begin with a formula character (the loader refuses such ids), so they are
+    written unchanged and ``bangfu audit`` reads them back as they are; only names can gain the ``'``."""
+    return plan_frame(scenario, plan).map(neutralise).to_csv(index=False)
 
 
 def continuity_counts(scenario: Scenario, plan: Plan) -> dict[str, int]:
@@ -90,23 +107,43 @@ def write_outputs(out: Path, files: Mapping[str, str | bytes], stale: tuple[str,
 
     A reader never sees a half-written file, and a failed run leaves no file of its own behind. Text is UTF-8.
     """
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     temps: list[tuple[str, Path]] = []
     try:
         for name, text in files.items():
             fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+            temps.append((name, Path(tmp_name)))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(text.encode() if isinstance(text, str) else text)
-            temps.append((name, Path(tmp_name)))
-    except BaseException:
+    except BaseException:  # also Ctrl-C: remove our temp files, and the folder if we made it and it is empty
         for _, tmp in temps:
             tmp.unlink(missing_ok=True)
+        if created and not any(out.iterdir()):
+            out.rmdir()
         raise
-    for name, tmp in temps:
-        os.replace(tmp, out / name)
-    for name in stale:
-        if name not in files:
-            (out / name).unlink(missing_ok=True)
+    with _sigint_deferred():  # the renames: all of them or, if the process dies, a consistent old set
+        for name, tmp in temps:
+            os.replace(tmp, out / name)
+        for name in stale:
+            if name not in files:
+                (out / name).unlink(missing_ok=True)
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives inside the block until the block is done, then raise it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+    if received:
+        raise KeyboardInterrupt
 
 
 def to_json(data: dict[str, Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ def solver_parameters(settings: SolverSettings) -> dict[str, float | int | bool]
         "relative_gap_limit": settings.relative_gap,
         "log_search_progress": settings.log,
         "cp_model_presolve": settings.presolve,
+        "catch_sigint_signal": False,  # Ctrl-C is handled by _solve_interruptibly, not by CP-SAT
     }
     if settings.deterministic and settings.workers > 1:
         params["interleave_search"] = True
@@ -159,7 +161,13 @@ def _network_path(base: _Base) -> SolveResult:
     if hint is not None:
         _hint(base.built, hint)
     _cap_objective(base.built, target)
-    return _cp_sat(base, base.built, path="cp-sat", bound=bound)
+    result = _cp_sat(base, base.built, path="cp-sat", bound=bound)
+    if relaxation.best is not None and relaxation.best_value is not None and (
+            result.objective is None or result.objective < relaxation.best_value):
+        # CP-SAT ran out of time below a plan the flow already found (which meets every side row): keep that one
+        known = result.best_bound if result.best_bound is not None else bound
+        return base.plan_result(Status.FEASIBLE, pairs, relaxation.best, min(bound, known), "lagrangian")
+    return result
 
 
 def _top_per_town(pairs: pd.DataFrame, k: int) -> np.ndarray:
@@ -187,7 +195,7 @@ def _cap_objective(built: BuiltModel, upper: int) -> None:
 
 def _run_cp_sat(base: _Base, built: BuiltModel, workers: int | None = None) -> tuple[Status, np.ndarray | None]:
     solver = _solver(base, workers)
-    status = _STATUS[solver.solve(built.model, _Progress(base.progress) if base.progress else None)]
+    status = _STATUS[_solve_interruptibly(solver, built.model, _Progress(base.progress) if base.progress else None)]
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         return status, None
     return status, np.asarray(solver.response_proto.solution, dtype=np.int64)[: len(built.pairs)] == 1
@@ -205,11 +213,46 @@ def _solver(base: _Base, workers: int | None) -> cp_model.CpSolver:
 
 def _cp_sat(base: _Base, built: BuiltModel, path: str, bound: float = math.inf) -> SolveResult:
     solver = _solver(base, None)
-    status = _STATUS[solver.solve(built.model, _Progress(base.progress) if base.progress else None)]
+    status = _STATUS[_solve_interruptibly(solver, built.model, _Progress(base.progress) if base.progress else None)]
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         return base.result(status, path=path, message=_no_plan_message(status, built))
     chosen = np.asarray(solver.response_proto.solution, dtype=np.int64)[: len(built.pairs)] == 1
     return base.plan_result(status, built.pairs, chosen, min(bound, solver.best_objective_bound), path)
+
+
+def _solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel,
+                         callback: cp_model.CpSolverSolutionCallback | None) -> Any:
+    """``solver.solve`` in a helper thread, so that Ctrl-C reaches the calling (main) thread at once: the search
+    is then stopped with ``stop_search`` and the ``KeyboardInterrupt`` re-raised, with no result.
+
+    While the main thread is inside ``solve`` (C++), Python cannot run its signal handler, so a Ctrl-C would wait
+    for the time limit. CP-SAT's own SIGINT handling (``catch_sigint_signal``, off in :func:`solver_parameters`)
+    ends the search as the time limit would, so the caller could not tell an interruption from a result, and
+    ortools 9.15 leaves SIGINT at its default action after the solve (the next Ctrl-C kills the process).
+    """
+    done = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["status"] = solver.solve(model, callback)
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="cp-sat", daemon=True).start()
+    try:
+        while not done.wait(0.1):  # Event.wait, not Thread.join: an interrupted join corrupts the thread's state
+            pass
+    except KeyboardInterrupt:
+        while not done.is_set():  # a stop before the search has started is lost, so repeat it
+            solver.stop_search()
+            done.wait(0.02)
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["status"]
 
 
 def _no_plan_message(status: Status, built: BuiltModel) -> str:

@@ -211,7 +211,8 @@ def generated(draw: DrawFn, *, min_key: int = 4, max_key: int = 14, max_units: i
         name="generated",
         towns=tuple(draw(st.permutations(towns))),
         units=tuple(draw(st.permutations(units))),
-        counterparts=tuple(Counterpart(prd_city=p, target_city=c) for p in prd_cities for c in sorted(targets[p])),
+        counterparts=tuple(Counterpart(prd_city=p, target_city=c) for p in prd_cities for c in sorted(targets[p])
+                           if any(u.tier is Tier.PRD and u.city == p for u in units)),  # no dangling rows
         relationships=tuple(relationships),
         scores=tuple(score_rows),
         policy=policy,
