@@ -22,6 +22,7 @@ from models.loader import MAX_FILE_BYTES, MAX_ROWS, Limits
 from models.tables import TABLE_ROWS
 
 from .audit import audit as audit_plan
+from .diagnose import diagnose
 from .diff import diff_plans
 from .html_report import render as render_report
 from .excel import plan_workbook
@@ -109,6 +110,11 @@ def solve(
         files["plan.csv"] = plan_csv(loaded, result.plan)
         if excel:
             files["plan.xlsx"] = plan_workbook(loaded, result, report)
+    if result.status is Status.INFEASIBLE:
+        minimal = diagnose(loaded)
+        result = result.model_copy(update={"conflicts": tuple(minimal)}) if minimal else result
+        files["diagnosis.json"] = to_json({"minimal": minimal is not None,
+                                           "conflicts": [c.model_dump(mode="json") for c in result.conflicts]})
     try:
         write_outputs(out, files)
     except OSError as exc:
@@ -232,6 +238,8 @@ def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport |
     for conflict in result.conflicts:
         out_console.print(f"  [red]✗[/] {escape(_rules(conflict.rules))} {escape(conflict.message)}",
                           highlight=False)
+        if conflict.message_zh:
+            out_console.print(f"      {escape(conflict.message_zh)}", highlight=False)
     if result.message and not result.conflicts:
         out_console.print(f"  {escape(result.message)}", highlight=False)
     if result.plan is not None:

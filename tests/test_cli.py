@@ -64,7 +64,12 @@ def test_infeasible_names_rules_and_writes_no_plan(tiny_dir: Path, tmp_path: Pat
     code, text = run("solve", str(tiny_dir / "scenario.yaml"), "--out", str(out))
     assert code == 1
     assert "tier_quota" in text and "capacity" in text and "INFEASIBLE" in text
-    assert sorted(p.name for p in out.iterdir()) == ["summary.json"]  # the stale plan.csv is gone
+    assert sorted(p.name for p in out.iterdir()) == ["diagnosis.json", "summary.json"]  # the stale plan.csv is gone
+    diagnosis = json.loads((out / "diagnosis.json").read_text(encoding="utf-8"))
+    assert diagnosis["minimal"] is True
+    assert [(c["rules"], c["entities"]) for c in diagnosis["conflicts"]] == [(["tier_quota"], ["prd"]),
+                                                                          (["capacity"], ["prd"])]
+    assert "珠三角帮扶层级牵头 5 个重点帮扶镇" in text
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["status"] == "INFEASIBLE"
     conflict = summary["conflicts"][0]
@@ -96,5 +101,5 @@ def test_schema_lists_every_table() -> None:
     code, text = run("schema")
     assert code == 0
     document = json.loads(text)
-    assert set(document["tables"]) == {"towns", "units", "counterparts", "relationships", "scores", "pins"}
+    assert set(document["tables"]) == {"towns", "units", "counterparts", "relationships", "scores", "pins", "baseline"}
     assert "policy" in document["scenario_file"]["properties"]
