@@ -23,7 +23,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 from pydantic import ValidationError
 
 from .errors import ScenarioError
-from .loader import MAX_FILE_BYTES, ScenarioFile, TablePaths, _located, validate_rows
+from .loader import Limits, ScenarioFile, TablePaths, _check_size, _located, validate_rows
 from .scenario import Scenario
 from .tables import TABLE_ROWS, Row
 
@@ -48,10 +48,10 @@ class Grid(NamedTuple):
     rows: list[int]
 
 
-def load_workbook(path: Path) -> Scenario:
-    """Load and validate a scenario workbook; errors name the file, sheet, row and column."""
+def load_workbook(path: Path, limits: Limits = Limits()) -> Scenario:
+    """Load and validate a scenario workbook held to ``limits``; errors name the file, sheet, row and column."""
     label = path.name
-    grids = _read(path, label)
+    grids = _read(path, label, limits)
     for table, field in TablePaths.model_fields.items():
         if field.is_required() and table not in grids:
             raise ScenarioError(f"missing sheet {table!r}", file=label, sheet=table)
@@ -59,7 +59,7 @@ def load_workbook(path: Path) -> Scenario:
     try:  # the sheets stand where the YAML names its CSV files
         spec = ScenarioFile.model_validate(raw | {"tables": {t: t for t in TABLE_ROWS if t in grids}})
     except ValidationError as exc:
-        raise _policy_error(exc, label, key_rows) from None
+        raise _policy_error(exc, label, key_rows, raw) from None
     tables: dict[str, tuple[Row, ...]] = {}
     for table, model in TABLE_ROWS.items():
         if getattr(spec.tables, table) is not None:
@@ -73,18 +73,18 @@ def load_workbook(path: Path) -> Scenario:
         raise _relocated(exc, label, grids, key_rows) from None
 
 
-def _read(path: Path, label: str) -> dict[str, Grid]:
+def _read(path: Path, label: str, limits: Limits) -> dict[str, Grid]:
     """Every sheet but the instructions as text grids; the file is closed before validation starts."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(f"file is larger than {MAX_FILE_BYTES // 2**20} MiB", file=label)
+        _check_size(path, label, limits)
         book = openpyxl.load_workbook(path, read_only=True, keep_links=False)
         try:
             for name in book.sheetnames:
                 if name not in SHEETS:
                     raise ScenarioError(f"unknown sheet {name!r}: the sheets are {', '.join(SHEETS)} "
                                         "(rename or delete it)", file=label, sheet=name)
-            return {name: _grid(book[name]) for name in book.sheetnames if name != INSTRUCTIONS_SHEET}
+            return {name: _grid(book[name], label, limits) for name in book.sheetnames
+                    if name != INSTRUCTIONS_SHEET}
         finally:
             book.close()
     except FileNotFoundError:
@@ -93,7 +93,7 @@ def _read(path: Path, label: str) -> dict[str, Grid]:
         raise ScenarioError(f"not a readable Excel workbook (.xlsx): {exc}", file=label) from None
 
 
-def _grid(sheet: ReadOnlyWorksheet) -> Grid:
+def _grid(sheet: ReadOnlyWorksheet, label: str, limits: Limits) -> Grid:
     sheet.reset_dimensions()  # read every stored cell, whatever size the file claims
     lines = sheet.iter_rows(values_only=True)  # type: ignore[misc]  # the stubs lend Worksheet's method
     header = [_text(v).split("\n")[0].strip() if v is not None else "" for v in next(lines, ())]
@@ -101,6 +101,9 @@ def _grid(sheet: ReadOnlyWorksheet) -> Grid:
     for number, values in enumerate(lines, start=2):
         cells = {key: _text(v) for key, v in zip(header, values) if key and v is not None}
         if any(c.strip() for c in cells.values()):
+            if len(grid.records) == limits.max_rows:
+                raise ScenarioError(f"more than {limits.max_rows:,} rows (raise the limit for bigger tables)",
+                                    file=label, sheet=sheet.title, row=number)
             grid.records.append(cells)
             grid.rows.append(number)
     return grid
@@ -155,9 +158,9 @@ def _settings(grid: Grid | None, label: str) -> tuple[dict[str, Any], dict[str, 
     return raw, key_rows
 
 
-def _policy_error(exc: ValidationError, label: str, key_rows: dict[str, int]) -> ScenarioError:
+def _policy_error(exc: ValidationError, label: str, key_rows: dict[str, int], raw: dict[str, Any]) -> ScenarioError:
     """Locate a policy or solver error at the row of the key it concerns (``policy.tier_ratio.prd`` → its row)."""
-    error = _located(exc, file=label, sheet=POLICY_SHEET)
+    error = _located(exc, file=label, sheet=POLICY_SHEET, raw=raw)
     parts = (error.field or "").split(".")
     row = next((key_rows[k] for n in range(len(parts), 0, -1) if (k := ".".join(parts[:n])) in key_rows), None)
     return ScenarioError(error.message, file=label, sheet=POLICY_SHEET, row=row, field=error.field)

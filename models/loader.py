@@ -77,7 +77,7 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False, limits: Limi
     if path.suffix.lower() == ".xlsx":
         from .excel import load_workbook  # imports this module; openpyxl is loaded only for workbooks
 
-        return load_workbook(path)
+        return load_workbook(path, limits)
     raw = _read_yaml(path, limits)
     try:
         spec = ScenarioFile.model_validate(raw)

@@ -1,8 +1,8 @@
 """plan.xlsx, and the sheet layout the scenario template shares: bold frozen headers, fitted columns, no formulas.
 
-Text never becomes a formula: a string cell starting with ``=`` is stored as text, and plan.xlsx also prefixes
-``'`` to text starting with ``= + - @`` (or a tab / carriage return), so that names coming from the input cannot
-run as formulas when a planner edits a cell or saves the sheet as CSV (formula injection).
+Text never becomes a formula: a string cell starting with ``=`` is stored as text, and plan.xlsx also passes every
+cell through :func:`optimizer.report.neutralise` (a leading ``'`` on text starting with ``= + - @``), so that
+names coming from the input cannot run as formulas when a planner edits a cell or saves the sheet as CSV.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from models import AuditReport, Scenario, SolveResult, Tier
 
 from .glossary import PLAN_LABELS, SUMMARY_LABELS, TIER_SHEETS
-from .report import plan_frame, summary, write_outputs
+from .report import neutralise, plan_frame, summary, write_outputs
 
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 MAX_WIDTH = 60
 TITLE_LIMIT = 31  # Excel's longest sheet name
 HEADER_FONT = Font(bold=True)
@@ -43,7 +42,7 @@ def plan_workbook(scenario: Scenario, result: SolveResult, report: AuditReport |
     assert sheet is not None  # a new workbook has one sheet
     sheet.title = "summary"
     write_table(sheet, [header_cell("key", "项目"), header_cell("label", "名称"), header_cell("value", "值")],
-                ((key, SUMMARY_LABELS.get(key, ""), neutralised(value))
+                ((key, SUMMARY_LABELS.get(key, ""), neutralise(value))
                  for key, value in _flat(summary(scenario, result, report))))
     taken = {"summary"}
     parts = [("plan", frame)]
@@ -52,7 +51,7 @@ def plan_workbook(scenario: Scenario, result: SolveResult, report: AuditReport |
     for name, part in parts:
         rows = part.astype(object).values.tolist()
         write_table(book.create_sheet(sheet_title(name, taken)), header,
-                    ([neutralised(v) for v in row] for row in rows))
+                    ([neutralise(v) for v in row] for row in rows))
     return workbook_bytes(book)
 
 
@@ -65,13 +64,6 @@ def write_plan_workbook(path: Path, scenario: Scenario, result: SolveResult,
 def header_cell(key: str, label: str) -> str:
     """A header cell: the column key that bangfu reads on the first line, the Chinese label below it."""
     return f"{key}\n{label}" if label else key
-
-
-def neutralised(value: object) -> object:
-    """Text a spreadsheet would run as a formula, made inert with a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
-        return "'" + value
-    return value
 
 
 def write_table(sheet: Worksheet, header: Sequence[str], rows: Iterable[Sequence[object]],

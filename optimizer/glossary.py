@@ -69,6 +69,11 @@ COLUMNS: dict[str, dict[str, Entry]] = {
         "action": ("指定/排除", "pin 该单位必须牵头该镇（每镇最多一条）；ban 该单位不得牵头该镇",
                    "pin: the unit must lead the town (at most one pin per town); ban: it must not"),
     },
+    "baseline": {
+        "town_id": ("镇编码", "基准方案（上一版方案，如 plan.csv）中的重点帮扶镇",
+                    "key town of the baseline plan (an earlier plan.csv)"),
+        "unit_id": ("单位编码", "该镇在基准方案中的牵头单位", "its lead unit in the baseline plan"),
+    },
 }
 
 SETTINGS: dict[str, Entry] = {
@@ -81,6 +86,11 @@ SETTINGS: dict[str, Entry] = {
     "policy.continuity_weight": ("延续权重", "每保留一个原牵头关系所得分数", "objective points per kept previous lead"),
     "policy.max_changes": ("最多调整数", "允许调整的原牵头关系数：整数，或比例（0.1 即 10%）；留空不限",
                            "previous leads allowed to change: a count, or a fraction (0.1 = 10 %); empty: no cap"),
+    "policy.baseline_weight": ("基准保持权重", "有基准方案时，每个保持基准牵头单位的镇所得分数（默认 1000：稳定优先）",
+                               "objective points per town keeping its baseline lead (default 1000: stability first)"),
+    "policy.max_baseline_changes": ("最多偏离基准数", "牵头单位可与基准方案不同的重点帮扶镇数：整数，或比例；留空不限",
+                                    "most key towns whose lead may differ from the baseline: a count or a fraction; "
+                                    "empty: no cap"),
     "policy.distance_weight": ("距离权重", "单位与镇每相距 1 公里扣减的分数", "objective points lost per km unit → town"),
     "policy.priority": ("优先规则", "带某些标记的镇须由指定层级和/或最低帮扶力量的单位牵头，YAML 列表，"
                         "如 [{flags: [ethnic], tiers: [prd, provincial]}, {flags: [border], min_strength: 3}]",

@@ -11,11 +11,13 @@ from typer.testing import CliRunner
 
 from conftest import TINY
 from models import ScenarioError, load_scenario
+from models.loader import Limits
 from models.tables import TABLE_ROWS
 from optimizer import solve
 from optimizer.cli import app
 from optimizer.excel import write_plan_workbook
-from optimizer.template import template_workbook
+from optimizer.glossary import COLUMNS, SETTINGS
+from optimizer.template import _settings_fields, template_workbook
 
 runner = CliRunner()
 
@@ -72,6 +74,12 @@ def test_empty_template_layout(tmp_path: Path) -> None:
         load_scenario(path)
 
 
+def test_every_column_and_setting_is_explained() -> None:
+    for table, model in TABLE_ROWS.items():
+        assert set(model.model_fields) <= set(COLUMNS[table]), table
+    assert {key for key, _ in _settings_fields()} <= set(SETTINGS)
+
+
 def test_template_refuses_to_overwrite(book: Path) -> None:
     before = book.read_bytes()
     result = runner.invoke(app, ["template", str(book)])
@@ -90,6 +98,7 @@ CASES = [
     # policy rows: 2 name, 3 description, 4 policy.tier_ratio, 5 policy.city_quotas, 6 policy.continuity_weight
     ("policy", 6, "value", "-1", "policy", 6, "policy.continuity_weight", "greater than or equal to 0"),
     ("policy", 6, "key", "policy.continuity_weigth", "policy", 6, "policy.continuity_weigth", "Extra inputs"),
+    ("policy", 7, "value", "-1", "policy", 7, "policy.max_changes", "greater than or equal to 0"),
     ("policy", 5, "value", "{梅县市: {prd: 1}}", "policy", 5, "policy.city_quotas", "does not exist"),
     ("policy", 4, "value", "{prd: 5", "policy", 4, "policy.tier_ratio", "broken YAML"),
     ("policy", 2, "key", "tables.towns", "policy", 2, "key", "unknown key"),
@@ -123,6 +132,14 @@ def test_empty_rows_are_skipped_and_rows_stay_true(book: Path) -> None:
     with pytest.raises(ScenarioError) as caught:
         load_scenario(book)
     assert (caught.value.sheet, caught.value.row, caught.value.field) == ("relationships", 5, "town_id")
+
+
+def test_limits_hold_for_workbooks(book: Path) -> None:
+    with pytest.raises(ScenarioError, match="more than 3 rows") as caught:
+        load_scenario(book, limits=Limits(max_rows=3))
+    assert (caught.value.sheet, caught.value.row) == ("towns", 5)
+    with pytest.raises(ScenarioError, match="file is larger than"):
+        load_scenario(book, limits=Limits(max_file_bytes=1000))
 
 
 def test_unknown_and_missing_sheets(book: Path) -> None:
