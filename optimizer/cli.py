@@ -24,6 +24,8 @@ from models.tables import TABLE_ROWS
 from .audit import audit as audit_plan
 from .diagnose import diagnose
 from .diff import diff_plans
+from .explain import explain as explain_plan
+from .explain import print_explanation
 from .html_report import render as render_report
 from .excel import plan_workbook
 from .report import plan_csv, plan_frame, summary, to_json, write_outputs
@@ -229,6 +231,37 @@ def diff(
     for term, (va, vb) in result.terms.items():
         terms.add_row(term, str(va), str(vb), f"{vb - va:+d}")
     out_console.print(terms)
+
+
+@app.command()
+@_interruptible
+def explain(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file or .xlsx workbook.")],
+    plan: Annotated[Path, typer.Argument(help="plan.csv with at least town_id and unit_id columns.")],
+    town: Annotated[str | None, typer.Option("--town", help="Explain this key town (id) and what its best "
+                                                            "alternative units would cost.")] = None,
+    top: Annotated[int, typer.Option("--top", min=0, help="How many alternatives to cost for --town.")] = 3,
+    unit: Annotated[list[str] | None, typer.Option("--unit", help="Cost this unit for --town (repeatable), "
+                                                                  "instead of the --top best.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per alternative's re-solve.")] = None,
+) -> None:
+    """Explain PLAN: each town's objective terms and why earlier leads moved, binding rules, --town alternatives."""
+    loaded = _load(scenario)
+    try:
+        parsed = load_plan(plan)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    if unit and town is None:
+        _fail("--unit needs --town")
+    try:
+        result = explain_plan(loaded, parsed, town=town, top=top, units=unit or None, time_limit=time_limit)
+    except ValueError as exc:  # unknown or non-key town, unknown unit, option values out of range
+        _fail(str(exc))
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        print_explanation(out_console, result)
 
 
 def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport | None, out: Path) -> None:
