@@ -102,6 +102,16 @@ def summary(scenario: Scenario, result: SolveResult, report: AuditReport | None)
     return data
 
 
+def _file_mode() -> int:
+    """0666 less the process umask: what ``open()`` would have created."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_FILE_MODE = _file_mode()
+
+
 def write_outputs(out: Path, files: Mapping[str, str | bytes], stale: tuple[str, ...] = OUTPUT_FILES) -> None:
     """Write ``files`` into ``out`` atomically: all temp files first, then renames; remove stale outputs.
 
@@ -113,6 +123,7 @@ def write_outputs(out: Path, files: Mapping[str, str | bytes], stale: tuple[str,
     try:
         for name, text in files.items():
             fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+            os.fchmod(fd, _FILE_MODE)  # mkstemp makes 0600; outputs are shared documents
             temps.append((name, Path(tmp_name)))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(text.encode() if isinstance(text, str) else text)
