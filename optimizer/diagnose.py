@@ -23,6 +23,7 @@ from models import Conflict, PinAction, RelationshipKind, Rule, Scenario, Tier
 from .model import frames
 from .model.continuity import keeps, mark
 from .model.tier_quota import tier_quotas
+from .solve import solve_interruptibly
 
 TIER_ZH = {"prd": "珠三角帮扶", "provincial": "省直及中直驻粤", "local": "属地市直"}
 KEEP_FIRST = (Rule.TIER_QUOTA, Rule.CAPACITY, Rule.PINS, Rule.ELIGIBILITY, Rule.PRIORITY, Rule.BASELINE,
@@ -222,7 +223,7 @@ def diagnose(scenario: Scenario, time_limit: float = 20.0) -> list[Conflict] | N
         solver.parameters.cp_model_presolve = False
         solver.parameters.linearization_level = 2
         solver.parameters.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
-        if solver.solve(model) != cp_model.INFEASIBLE:
+        if solve_interruptibly(solver, model, None) != cp_model.INFEASIBLE:  # Ctrl-C stops it at once
             return None
         index = {literals[i].index: i for i in active}
         return [index[v] for v in solver.sufficient_assumptions_for_infeasibility() if v in index]

@@ -60,7 +60,7 @@ def solver_parameters(settings: SolverSettings) -> dict[str, float | int | bool]
         "relative_gap_limit": settings.relative_gap,
         "log_search_progress": settings.log,
         "cp_model_presolve": settings.presolve,
-        "catch_sigint_signal": False,  # Ctrl-C is handled by _solve_interruptibly, not by CP-SAT
+        "catch_sigint_signal": False,  # Ctrl-C is handled by solve_interruptibly, not by CP-SAT
     }
     if settings.deterministic and settings.workers > 1:
         params["interleave_search"] = True
@@ -144,11 +144,7 @@ def _network_path(base: _Base) -> SolveResult:
         return base.plan_result(Status.OPTIMAL, pairs, relaxation.best, bound, path)
     target = math.floor(bound + 1e-9)
     if target < -int(np.abs(pairs["value"].to_numpy()).sum()):  # below any plan's value: the side rows clash
-        return base.result(Status.INFEASIBLE, path="lagrangian", conflicts=(Conflict(
-            rules=tuple(dict.fromkeys(row.rule for row in side_rows(base.scenario, pairs))),
-            message="the city quotas and the continuity cap cannot all hold together with the tier quotas and "
-                    "capacities (the Lagrangian bound of the flow network proves it)"),),
-            message="the side rows of the network cannot all be met")
+        return _clash(base, pairs)
     hint = None
     for keep in (relaxation.support, relaxation.seen | _top_per_town(pairs, RESTRICTED_TOP_K)):
         restricted = build_model(base.scenario, pairs[keep])
@@ -158,6 +154,8 @@ def _network_path(base: _Base) -> SolveResult:
             hint[np.flatnonzero(keep)[chosen]] = True
             if int(pairs["value"].to_numpy()[hint].sum()) >= target:
                 return base.plan_result(Status.OPTIMAL, pairs, hint, bound, "restricted")
+    if hint is None and relaxation.best is None and _side_rows_clash(base.scenario, pairs):
+        return _clash(base, pairs)
     if hint is not None:
         _hint(base.built, hint)
     _cap_objective(base.built, target)
@@ -168,6 +166,21 @@ def _network_path(base: _Base) -> SolveResult:
         known = result.best_bound if result.best_bound is not None else bound
         return base.plan_result(Status.FEASIBLE, pairs, relaxation.best, min(bound, known), "lagrangian")
     return result
+
+
+def _clash(base: _Base, pairs: pd.DataFrame) -> SolveResult:
+    return base.result(Status.INFEASIBLE, path="lagrangian", conflicts=(Conflict(
+        rules=tuple(dict.fromkeys(row.rule for row in side_rows(base.scenario, pairs))),
+        message="the city quotas and the change caps cannot all hold together with the tier quotas and "
+                "capacities (the Lagrangian bound of the flow network proves it)"),),
+        message="the side rows of the network cannot all be met")
+
+
+def _side_rows_clash(scenario: Scenario, pairs: pd.DataFrame) -> bool:
+    """Phase one: with every value zero, a negative Lagrangian bound proves that no fractional assignment meets
+    the side rows (the priced objective can only sink below 0 when the rows are violated everywhere)."""
+    phase_one = relax(scenario, pairs.assign(value=0))
+    return phase_one is not None and phase_one.bound < -1e-6
 
 
 def _top_per_town(pairs: pd.DataFrame, k: int) -> np.ndarray:
@@ -195,7 +208,7 @@ def _cap_objective(built: BuiltModel, upper: int) -> None:
 
 def _run_cp_sat(base: _Base, built: BuiltModel, workers: int | None = None) -> tuple[Status, np.ndarray | None]:
     solver = _solver(base, workers)
-    status = _STATUS[_solve_interruptibly(solver, built.model, _Progress(base.progress) if base.progress else None)]
+    status = _STATUS[solve_interruptibly(solver, built.model, _Progress(base.progress) if base.progress else None)]
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         return status, None
     return status, np.asarray(solver.response_proto.solution, dtype=np.int64)[: len(built.pairs)] == 1
@@ -213,23 +226,25 @@ def _solver(base: _Base, workers: int | None) -> cp_model.CpSolver:
 
 def _cp_sat(base: _Base, built: BuiltModel, path: str, bound: float = math.inf) -> SolveResult:
     solver = _solver(base, None)
-    status = _STATUS[_solve_interruptibly(solver, built.model, _Progress(base.progress) if base.progress else None)]
+    status = _STATUS[solve_interruptibly(solver, built.model, _Progress(base.progress) if base.progress else None)]
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         return base.result(status, path=path, message=_no_plan_message(status, built))
     chosen = np.asarray(solver.response_proto.solution, dtype=np.int64)[: len(built.pairs)] == 1
     return base.plan_result(status, built.pairs, chosen, min(bound, solver.best_objective_bound), path)
 
 
-def _solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel,
+def solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel,
                          callback: cp_model.CpSolverSolutionCallback | None) -> Any:
     """``solver.solve`` in a helper thread, so that Ctrl-C reaches the calling (main) thread at once: the search
-    is then stopped with ``stop_search`` and the ``KeyboardInterrupt`` re-raised, with no result.
+    is then stopped with ``stop_search`` and the ``KeyboardInterrupt`` re-raised, with no result. Every CP-SAT
+    solve of bangfu goes through here (also :mod:`optimizer.diagnose`'s).
 
     While the main thread is inside ``solve`` (C++), Python cannot run its signal handler, so a Ctrl-C would wait
     for the time limit. CP-SAT's own SIGINT handling (``catch_sigint_signal``, off in :func:`solver_parameters`)
     ends the search as the time limit would, so the caller could not tell an interruption from a result, and
     ortools 9.15 leaves SIGINT at its default action after the solve (the next Ctrl-C kills the process).
     """
+    solver.parameters.catch_sigint_signal = False
     done = threading.Event()
     outcome: dict[str, Any] = {}
 
