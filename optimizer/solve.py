@@ -230,7 +230,10 @@ def _cp_sat(base: _Base, built: BuiltModel, path: str, bound: float = math.inf) 
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         return base.result(status, path=path, message=_no_plan_message(status, built))
     chosen = np.asarray(solver.response_proto.solution, dtype=np.int64)[: len(built.pairs)] == 1
-    return base.plan_result(status, built.pairs, chosen, min(bound, solver.best_objective_bound), path)
+    cp_bound = min(bound, solver.best_objective_bound)
+    if status is Status.OPTIMAL and int(built.pairs["value"].to_numpy()[chosen].sum()) < math.floor(cp_bound + 1e-9):
+        status = Status.FEASIBLE  # CP-SAT says OPTIMAL when relative_gap stopped it: not a proof, keep the gap
+    return base.plan_result(status, built.pairs, chosen, cp_bound, path)
 
 
 def solve_interruptibly(solver: cp_model.CpSolver, model: cp_model.CpModel,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -12,6 +14,7 @@ import pytest
 
 from models import Scenario, SolveResult, Tier, load_scenario
 from optimizer import audit, plan_value, solve
+from optimizer.report import plan_csv
 
 GUANGDONG = Path(__file__).resolve().parent.parent / "scenarios" / "guangdong-2021" / "scenario.yaml"
 
@@ -52,10 +55,15 @@ def test_published_figures_hold(scenario: Scenario, result: SolveResult) -> None
     assert shenzhen == 76  # Shenzhen's 2022 plan: 76 key towns in 汕头, 河源 and 汕尾
 
 
-def test_same_plan_in_another_process(result: SolveResult, tmp_path: Path) -> None:
+def test_same_plan_in_another_process(scenario: Scenario, result: SolveResult, tmp_path: Path) -> None:
     out = tmp_path / "out"
     subprocess.run([sys.executable, "-m", "optimizer.cli", "solve", str(GUANGDONG), "--out", str(out), "--quiet"],
-                   check=True)
+                   check=True, env=os.environ | {"PYTHONHASHSEED": "99"})
     plan = pd.read_csv(out / "plan.csv", dtype=str)
     assert sorted(zip(plan["town_id"], plan["unit_id"], strict=True)) == [
         (a.town_id, a.unit_id) for a in result.plan.assignments]
+    assert (out / "plan.csv").read_bytes() == plan_csv(scenario, result.plan).encode()  # byte for byte
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))  # and the same provenance
+    assert (summary["fingerprint"], summary["ortools_version"], summary["parameters"]) == (
+        result.fingerprint, result.ortools_version, result.parameters)
+    assert (summary["objective"], summary["status"]) == (result.objective, result.status.value)

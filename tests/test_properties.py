@@ -31,7 +31,7 @@ def solved(g: Generated) -> SolveResult:
     return result
 
 
-@PROPERTY_SETTINGS
+@settings(PROPERTY_SETTINGS, max_examples=300)
 @given(MOSTLY_FEASIBLE)
 def test_solved_plans_pass_the_audit(g: Generated) -> None:
     if g.planted is not None:  # valid by construction, so the audit must not reject it
@@ -65,10 +65,12 @@ def move_one_pairing(data: st.DataObject, ref: Reference, plan: dict[str, str]) 
         """A kept previous lead that goes away breaks continuity if the plan is at its change cap."""
         return {Rule.CONTINUITY} if at_change_cap and ref.previous.get(town_id) == plan[town_id] else set()
 
-    kinds = ["reassign", "drop", "duplicate"] + ["swap"] * (len(load) > 1) + ["lead_non_key"] * bool(non_key)
+    other_tier = [(t, u) for t in sorted(plan) for u in units if ref.units[u].tier is not ref.units[plan[t]].tier]
+    kinds = ["reassign", "drop", "duplicate"] + ["swap"] * (len(load) > 1) + ["lead_non_key"] * bool(non_key) + [
+        "swap_tier"] * bool(other_tier)
     kind = data.draw(st.sampled_from(kinds), label="move")
-    if kind == "reassign":
-        moves = [(t, u) for t in sorted(plan) for u in units if u != plan[t]]
+    if kind in ("reassign", "swap_tier"):  # swap_tier: a unit of another tier, so the tier quota must break
+        moves = [(t, u) for t in sorted(plan) for u in units if u != plan[t]] if kind == "reassign" else other_tier
         # Rare at random, so offered on purpose: units a priority rule forbids, and kept previous leads changed.
         pointed = [(t, u) for t, u in moves if not ref.priority_ok(u, t) or ref.previous.get(t) == plan[t]]
         town, other = data.draw(st.sampled_from(moves) | st.sampled_from(pointed or moves), label="town, unit")
@@ -76,6 +78,7 @@ def move_one_pairing(data: st.DataObject, ref: Reference, plan: dict[str, str]) 
         must = pair_rules(town, other) | loses_kept_lead(town)
         must |= {Rule.TIER_QUOTA} if ref.units[other].tier is not tier else set()
         must |= {Rule.CAPACITY} if load[other] >= ref.units[other].capacity else set()
+        assert kind == "reassign" or Rule.TIER_QUOTA in must
         return kind, [(t, other if t == town else u) for t, u in pairs], must
     town = data.draw(st.sampled_from(sorted(plan)), label="town")
     lead = plan[town]
@@ -112,6 +115,24 @@ def test_a_moved_pairing_fails_the_audit_with_the_right_rule(g: Generated, data:
     reported = audit(g.scenario, Plan.from_pairs(moved)).rules_broken()
     event(f"{kind}: {'valid' if not expected else ', '.join(sorted(expected))}")
     assert must <= reported, f"{kind} must break {sorted(must)}; audit reports {sorted(reported)}"
+    assert reported == expected, f"{kind}: reference {sorted(expected)}; audit {sorted(reported)}"
+
+
+@settings(max_examples=600, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(generated(planted=True), st.data())
+def test_every_single_edit_of_a_valid_plan_is_caught(g: Generated, data: st.DataObject) -> None:
+    """Many scenarios, no solver: the planted plan (valid by construction) passes the audit, and each single edit
+    of it (move, drop, duplicate, swap, swap tier, lead a non-key town) is caught with exactly the rule ids the
+    reference derives. The solved-plan tests above cover the same moves on CP-SAT's plans, with fewer examples."""
+    assert g.planted is not None
+    assert audit(g.scenario, g.planted).violations == ()
+    ref = Reference(g.scenario)
+    kind, moved, must = move_one_pairing(data, ref, g.planted.lead_of())
+    expected = ref.violations(moved)
+    assert must <= expected, "the reference itself misses a rule the move must break"
+    reported = audit(g.scenario, Plan.from_pairs(moved)).rules_broken()
+    event(kind)
     assert reported == expected, f"{kind}: reference {sorted(expected)}; audit {sorted(reported)}"
 
 
