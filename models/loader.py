@@ -119,7 +119,7 @@ def read_table(file: Path, model: type[Row], label: str | None = None, *,
             reader = csv.DictReader(handle)
             header = [h.strip() for h in (reader.fieldnames or [])]
             reader.fieldnames = header
-            records = []
+            records: list[dict[str, Any]] = []
             for record in reader:
                 if len(records) == limits.max_rows:
                     raise ScenarioError(f"more than {limits.max_rows:,} rows (raise the limit for bigger tables)",
@@ -175,7 +175,7 @@ class _StrictLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            key = self.construct_object(key_node, deep=deep)
             try:
                 duplicate = key in seen
                 seen.add(key)
@@ -183,7 +183,8 @@ class _StrictLoader(yaml.SafeLoader):
                 continue
             if duplicate:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def _read_yaml(path: Path, limits: Limits = Limits()) -> dict[str, Any]:
@@ -195,7 +196,7 @@ def _read_yaml(path: Path, limits: Limits = Limits()) -> dict[str, Any]:
     except (OSError, ValueError) as exc:  # not UTF-8, a folder, unreadable
         raise ScenarioError(f"cannot read: {exc}", file=str(path)) from None
     try:
-        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader: plain data only
+        raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: plain data only
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ScenarioError(f"broken YAML: {getattr(exc, 'problem', exc)}", file=path.name,

@@ -6,11 +6,13 @@ Exit codes: 0 a plan (optimal or feasible) that passes the audit / a plan that o
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import math
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -54,10 +56,24 @@ def _load(path: Path, allow_outside: bool = False, limits: Limits = Limits()) ->
         _fail(str(exc))
 
 
-def _fail(message: str) -> Any:
+def _fail(message: str) -> NoReturn:
     """Bad input: print the (escaped) message and exit 2."""
     err_console.print(f"[bold red]error[/]: {escape(message)}", highlight=False)
     raise typer.Exit(2)
+
+
+@contextlib.contextmanager
+def _live_progress(quiet: bool) -> Iterator[Callable[[float, float, float], None] | None]:
+    """A live status line on stderr (elapsed, best objective, bound, gap) while the solve runs; none if quiet."""
+    if quiet:
+        yield None
+        return
+    with err_console.status("solving …") as status:
+        def show(elapsed: float, objective: float, bound: float) -> None:
+            best = "—" if math.isnan(objective) else f"{objective:.0f}"
+            gap = "" if math.isnan(objective) else f" · gap {(bound - objective) / max(1.0, abs(objective)):.4%}"
+            status.update(f"solving … {elapsed:.1f} s · best {best} · bound {bound:.1f}{gap}")
+        yield show
 
 
 def _interruptible(command: Callable[..., None]) -> Callable[..., None]:
@@ -102,8 +118,9 @@ def solve(
     if out.exists() and not out.is_dir():
         _fail(f"--out {out} exists and is not a folder")
     try:
-        result = solve_scenario(loaded, time_limit=time_limit, workers=workers, seed=seed,
-                                method=method)  # type: ignore[arg-type]  # validated by SolverSettings
+        with _live_progress(quiet) as progress:
+            result = solve_scenario(loaded, time_limit=time_limit, workers=workers, seed=seed,
+                                    method=method, progress=progress)  # type: ignore[arg-type]  # validated
     except ValueError as exc:  # option values out of range (validated by SolverSettings)
         _fail(str(exc))
     report = audit_plan(loaded, result.plan) if result.plan is not None else None
@@ -128,6 +145,7 @@ def solve(
 
 
 @app.command()
+@_interruptible
 def audit(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file or .xlsx workbook.")],
     plan: Annotated[Path, typer.Argument(help="plan.csv with at least town_id and unit_id columns.")],
@@ -221,8 +239,8 @@ def diff(
     out_console.print(f"{len(result.changed)} town(s) changed lead", highlight=False)
     table = Table("town", "city", "before", "after", "tiers")
     for c in result.changed:
-        table.add_row(f"{c.town_name} ({c.town_id})", c.city, c.before or "-", c.after or "-",
-                      f"{c.tier_before or '-'} → {c.tier_after or '-'}")
+        table.add_row(escape(f"{c.town_name} ({c.town_id})"), escape(c.city), escape(c.before or "-"),
+                      escape(c.after or "-"), f"{c.tier_before or '-'} → {c.tier_after or '-'}")
     if result.changed:
         out_console.print(table)
     for move, n in result.tier_moves.items():

@@ -58,7 +58,8 @@ def plan_csv(scenario: Scenario, plan: Plan) -> str:
     """The text of ``plan.csv``: :func:`plan_frame` with every cell passed through :func:`neutralise`
     (formula injection). Ids never begin with a formula character (the loader refuses such ids), so they are
     written unchanged and ``bangfu audit`` reads them back as they are; only names can gain the ``'``."""
-    return plan_frame(scenario, plan).map(neutralise).to_csv(index=False)
+    text: str = plan_frame(scenario, plan).map(neutralise).to_csv(index=False)
+    return text
 
 
 def continuity_counts(scenario: Scenario, plan: Plan) -> dict[str, int]:

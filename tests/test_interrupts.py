@@ -91,8 +91,9 @@ def test_ctrl_c_stops_cleanly_and_exits_130(tmp_path: Path) -> None:
     folder = tmp_path / "guangdong"
     shutil.copytree(GUANGDONG.parent, folder)
     yaml_file = folder / "scenario.yaml"  # with CP-SAT's log on, to know when the search has started
-    yaml_file.write_text(yaml_file.read_text(encoding="utf-8").replace("presolve: false}", "presolve: false, log: true}"),
-                         encoding="utf-8")
+    text = yaml_file.read_text(encoding="utf-8")
+    assert "presolve: false}" in text
+    yaml_file.write_text(text.replace("presolve: false}", "presolve: false, log: true}"), encoding="utf-8")
     out = tmp_path / "out"
     process = subprocess.Popen(
         [sys.executable, "-m", "optimizer.cli", "solve", str(yaml_file), "--out", str(out), "--method", "cp-sat",
@@ -135,11 +136,10 @@ def test_sigint_still_works_after_a_solve() -> None:
 
 
 def test_ctrl_c_during_the_renames_is_held_until_they_are_done(tmp_path: Path) -> None:
-    with pytest.raises(KeyboardInterrupt):
-        with _sigint_deferred():
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)  # the handler runs here: it must only record the signal
-            (tmp_path / "done").write_text("yes", encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt), _sigint_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs here: it must only record the signal
+        (tmp_path / "done").write_text("yes", encoding="utf-8")
     assert (tmp_path / "done").read_text(encoding="utf-8") == "yes"
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
