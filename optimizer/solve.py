@@ -33,16 +33,20 @@ _STATUS = {
 }
 
 ProgressCallback = Callable[[float, float, float], None]
-"""Called on every improving solution with (elapsed seconds, objective, best bound)."""
+"""Called as the solve improves, with (seconds since the solve began, best objective or NaN, best bound): after
+the network path's bound, and on every CP-SAT solution."""
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
-    def __init__(self, callback: ProgressCallback) -> None:
+    """CP-SAT's solution callback, reporting time from the start of the whole solve."""
+
+    def __init__(self, callback: ProgressCallback, start: float) -> None:
         super().__init__()
         self._callback = callback
+        self._start = start
 
     def on_solution_callback(self) -> None:
-        self._callback(self.wall_time, self.objective_value, self.best_objective_bound)
+        self._callback(time.perf_counter() - self._start, self.objective_value, self.best_objective_bound)
 
 
 def settings_for(scenario: Scenario, **overrides: float | int | bool | str | None) -> SolverSettings:
@@ -139,6 +143,9 @@ def _network_path(base: _Base) -> SolveResult:
                     "capacities (a min-cost flow over the eligible pairs proves it)"),),
             message="the network of eligible pairs has no feasible flow")
     bound = relaxation.bound
+    if base.progress:
+        best = math.nan if relaxation.best_value is None else float(relaxation.best_value)
+        base.progress(time.perf_counter() - base.start, best, bound)
     if relaxation.certified and relaxation.best is not None:
         path = "network" if not side_rows(base.scenario, pairs) else "lagrangian"
         return base.plan_result(Status.OPTIMAL, pairs, relaxation.best, bound, path)
@@ -208,7 +215,7 @@ def _cap_objective(built: BuiltModel, upper: int) -> None:
 
 def _run_cp_sat(base: _Base, built: BuiltModel, workers: int | None = None) -> tuple[Status, np.ndarray | None]:
     solver = _solver(base, workers)
-    status = _STATUS[solve_interruptibly(solver, built.model, _Progress(base.progress) if base.progress else None)]
+    status = _STATUS[solve_interruptibly(solver, built.model, _Progress(base.progress, base.start) if base.progress else None)]
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         return status, None
     return status, np.asarray(solver.response_proto.solution, dtype=np.int64)[: len(built.pairs)] == 1
@@ -226,7 +233,7 @@ def _solver(base: _Base, workers: int | None) -> cp_model.CpSolver:
 
 def _cp_sat(base: _Base, built: BuiltModel, path: str, bound: float = math.inf) -> SolveResult:
     solver = _solver(base, None)
-    status = _STATUS[solve_interruptibly(solver, built.model, _Progress(base.progress) if base.progress else None)]
+    status = _STATUS[solve_interruptibly(solver, built.model, _Progress(base.progress, base.start) if base.progress else None)]
     if status not in (Status.OPTIMAL, Status.FEASIBLE):
         return base.result(status, path=path, message=_no_plan_message(status, built))
     chosen = np.asarray(solver.response_proto.solution, dtype=np.int64)[: len(built.pairs)] == 1
