@@ -280,7 +280,36 @@ def _try_yaml(data: bytes) -> Any:
         return None
 
 
-MUTATIONS = [edit_cell, edit_cell, edit_cell, edit_rows, edit_rows, edit_bytes, edit_yaml, edit_yaml, edit_yaml_text]
+VALID_CELLS: dict[tuple[str, str], st.SearchStrategy[str]] = {
+    ("units.csv", "capacity"): st.sampled_from(["0", "0", "1", "2", "3"]),
+    ("units.csv", "strength"): st.integers(1, 5).map(str),
+    ("scores.csv", "score"): st.integers(-60, 60).map(str),
+    ("towns.csv", "category"): st.sampled_from(["key", "key", "consolidation", "pilot"]),
+    ("towns.csv", "border"): st.sampled_from(["true", "false"]),
+    ("towns.csv", "ethnic"): st.sampled_from(["true", "false"]),
+    ("relationships.csv", "unit_id"): st.sampled_from(["sz-nanshan", "gz-panyu", "prov-sysu", "hy-office"]),
+    ("pins.csv", "action"): st.sampled_from(["pin", "ban"]),
+}
+
+
+def edit_valid_cell(draw: Draw, files: Files) -> str:
+    """A change that keeps the files valid but may make the scenario infeasible: exercises solve, audit and the
+    diagnosis of infeasible scenarios rather than the loader."""
+    name, column = draw(st.sampled_from(sorted(VALID_CELLS)))
+    rows = parse_csv(files[name])
+    if not rows or column not in rows[0] or len(rows) < 2:
+        return f"{name}: no column {column}"
+    c = rows[0].index(column)
+    r = draw(st.integers(1, len(rows) - 1))
+    if c >= len(rows[r]):
+        return f"{name}: row {r + 1} is short"
+    original, rows[r][c] = rows[r][c], draw(VALID_CELLS[(name, column)])
+    files[name] = write_csv(rows)
+    return f"{name}: row {r + 1} {column}: {original!r} → {rows[r][c]!r}"
+
+
+MUTATIONS = [edit_cell, edit_cell, edit_cell, edit_rows, edit_rows, edit_bytes, edit_yaml, edit_yaml, edit_yaml_text,
+             edit_valid_cell, edit_valid_cell, edit_valid_cell]
 
 
 @st.composite
@@ -366,6 +395,21 @@ def test_mutated_scenario_never_crashes_nor_lies(case: tuple[Files, list[str]]) 
     files, done = case
     for line in done:
         note(line)
+    with tempfile.TemporaryDirectory() as tmp:
+        scenario = materialise(files, Path(tmp) / "scenario")
+        out = Path(tmp) / "out"
+        code = check_run(scenario, out, solve_cli(scenario, out))
+    event(f"exit {code}")
+
+
+@settings(FUZZ, max_examples=EXAMPLES or 100)
+@given(st.lists(st.sampled_from(sorted(VALID_CELLS)), min_size=1, max_size=4), st.data())
+def test_valid_edits_give_an_audited_plan_or_a_reason(cells: list[tuple[str, str]], data: st.DataObject) -> None:
+    """Edits that keep the files valid (capacities, strengths, scores, categories, flags, previous leads, pins):
+    exit 0 with a plan that passes the audit again, or exit 1 with the reason (often infeasible, diagnosed)."""
+    files = dict(FILES)
+    for _ in cells:
+        note(edit_valid_cell(data.draw, files))
     with tempfile.TemporaryDirectory() as tmp:
         scenario = materialise(files, Path(tmp) / "scenario")
         out = Path(tmp) / "out"
