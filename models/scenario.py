@@ -68,15 +68,7 @@ class Scenario(BaseModel):
                 raise self._error("units", i, "city", f"local unit {u.unit_id!r}: city {u.city!r} has no towns")
         self._check_counterparts(cities)
         self._check_relationships(town_ids, unit_ids, counties)
-        seen_scores: set[tuple[str, str]] = set()
-        for i, s in enumerate(self.scores):
-            if s.unit_id not in unit_ids:
-                raise self._error("scores", i, "unit_id", f"unknown unit {s.unit_id!r}")
-            if s.town_id not in town_ids:
-                raise self._error("scores", i, "town_id", f"unknown town {s.town_id!r}")
-            if (s.unit_id, s.town_id) in seen_scores:
-                raise self._error("scores", i, "town_id", f"duplicate score for {s.unit_id} → {s.town_id}")
-            seen_scores.add((s.unit_id, s.town_id))
+        self._check_pair_rows("scores", self.scores, town_ids, unit_ids, "town_id", "has two scores")
         self._check_pins(town_ids, unit_ids)
         self._check_baseline(town_ids)
         for city in self.policy.city_quotas:
@@ -137,21 +129,27 @@ class Scenario(BaseModel):
             elif r.county not in counties:
                 raise self._error("relationships", i, "county", f"county {r.county!r} has no towns")
 
+    def _check_pair_rows(self, table: str, rows: Sequence[Score | Pin], town_ids: set[str], unit_ids: set[str],
+                         duplicate_field: str, duplicate: str) -> None:
+        """Rows keyed by a (unit, town) pair name a known unit and town, each pair once."""
+        seen: set[tuple[str, str]] = set()
+        for i, row in enumerate(rows):
+            if row.unit_id not in unit_ids:
+                raise self._error(table, i, "unit_id", f"unknown unit {row.unit_id!r}")
+            if row.town_id not in town_ids:
+                raise self._error(table, i, "town_id", f"unknown town {row.town_id!r}")
+            if (row.unit_id, row.town_id) in seen:
+                raise self._error(table, i, duplicate_field, f"{row.unit_id} → {row.town_id} {duplicate}")
+            seen.add((row.unit_id, row.town_id))
+
     def _check_pins(self, town_ids: set[str], unit_ids: set[str]) -> None:
         """Pins and bans name known units and key towns, and do not contradict each other."""
+        self._check_pair_rows("pins", self.pins, town_ids, unit_ids, "action", "is pinned or banned twice")
         key = {t.town_id for t in self.key_towns}
         pinned: dict[str, str] = {}
-        seen: set[tuple[str, str]] = set()
         for i, p in enumerate(self.pins):
-            if p.unit_id not in unit_ids:
-                raise self._error("pins", i, "unit_id", f"unknown unit {p.unit_id!r}")
-            if p.town_id not in town_ids:
-                raise self._error("pins", i, "town_id", f"unknown town {p.town_id!r}")
             if p.town_id not in key:
                 raise self._error("pins", i, "town_id", f"town {p.town_id!r} is not a key town: it gets no lead")
-            if (p.unit_id, p.town_id) in seen:
-                raise self._error("pins", i, "action", f"{p.unit_id} → {p.town_id} is pinned or banned twice")
-            seen.add((p.unit_id, p.town_id))
             if p.action is PinAction.PIN:
                 if p.town_id in pinned:
                     raise self._error("pins", i, "unit_id", f"town {p.town_id!r} is already pinned to "
