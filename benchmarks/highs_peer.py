@@ -79,7 +79,7 @@ class Csr(NamedTuple):
 def constraint_matrix(families: list[Family]) -> Csr:
     """Stack the families' rows into one 0/1 CSR matrix (columns within a row in pair order)."""
     offsets = np.cumsum([0] + [len(f.lower) for f in families])
-    rows = np.concatenate([f.row[f.row >= 0] + offset for f, offset in zip(families, offsets, strict=False)])
+    rows = np.concatenate([f.row[f.row >= 0] + offset for f, offset in zip(families, offsets[:-1], strict=True)])
     cols = np.concatenate([np.flatnonzero(f.row >= 0) for f in families])
     order = np.lexsort((cols, rows))
     start = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=int(offsets[-1])))])
@@ -102,10 +102,13 @@ def solve_with_highs(scenario: Scenario, time_limit: float, seed: int = 0) -> di
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", 0.0)
     h.setOptionValue("random_seed", seed)
-    h.passModel(n_cols, matrix.n_rows, len(matrix.columns), highspy.MatrixFormat.kRowwise.value,
-                highspy.ObjSense.kMaximize.value, 0.0, pairs["value"].to_numpy(dtype=np.float64),
-                np.zeros(n_cols), np.ones(n_cols), matrix.lower, matrix.upper, matrix.start, matrix.columns,
-                np.ones(len(matrix.columns)), np.full(n_cols, highspy.HighsVarType.kInteger.value, dtype=np.int32))
+    passed = h.passModel(n_cols, matrix.n_rows, len(matrix.columns), highspy.MatrixFormat.kRowwise.value,
+                         highspy.ObjSense.kMaximize.value, 0.0, pairs["value"].to_numpy(dtype=np.float64),
+                         np.zeros(n_cols), np.ones(n_cols), matrix.lower, matrix.upper, matrix.start, matrix.columns,
+                         np.ones(len(matrix.columns)),
+                         np.full(n_cols, highspy.HighsVarType.kInteger.value, dtype=np.int32))
+    if passed != highspy.HighsStatus.kOk:
+        raise RuntimeError(f"HiGHS rejected the model: {passed}")
     build_seconds = time.perf_counter() - start
     start = time.perf_counter()
     h.run()
