@@ -585,7 +585,7 @@ def print_explanation(console: Console, explanation: Explanation) -> None:
         prefix = len(t.earlier) > 1  # previous and baseline lead: say which is which
         notes = ", ".join((f"{x.rule.value} " if prefix else "") + ("kept" if x.kept else f"[yellow]{x.kind}[/]")
                           for x in t.earlier)
-        table.add_row(f"{escape(t.town_name)} ({t.town_id})", escape(t.city), escape(t.unit_name or "-"),
+        table.add_row(f"{escape(t.town_name)} ({escape(t.town_id)})", escape(t.city), escape(t.unit_name or "-"),
                       t.tier or "-", *(str(t.terms[term]) for term in TERMS), str(t.value), notes or "-")
     console.print(table)
     changed = [(t, x) for t in e.towns for x in t.earlier if not x.kept]
@@ -593,7 +593,7 @@ def print_explanation(console: Console, explanation: Explanation) -> None:
         console.print("[bold]Earlier leads not kept[/]")
     for t, x in changed:
         label = f"[{', '.join(r.value for r in x.rules)}]" if x.rules else x.kind
-        console.print(f"  {escape(t.town_name)} ({t.town_id}): {escape(label)} {escape(x.message)}",
+        console.print(f"  {escape(t.town_name)} ({escape(t.town_id)}): {escape(label)} {escape(x.message)}",
                       highlight=False)
     b = e.binding
     console.print("[bold]Binding rules[/]")
@@ -618,7 +618,7 @@ def print_explanation(console: Console, explanation: Explanation) -> None:
         for a in e.alternatives:
             cost = str(a.delta) if a.delta is not None else a.status.value.lower()
             moved = "-" if a.objective is None else str(len(a.moved))
-            alt.add_row(f"{escape(a.unit_name)} ({a.unit_id})", a.tier,
+            alt.add_row(f"{escape(a.unit_name)} ({escape(a.unit_id)})", a.tier,
                         "-" if a.pair_value is None else str(a.pair_value),
                         "-" if a.objective is None else str(a.objective), cost, moved)
         console.print(alt)
