@@ -19,7 +19,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from models import AuditReport, Rule, Scenario, ScenarioError, ScenarioFile, SolveResult, Status, load_plan, load_scenario
+from models import (AuditReport, Plan, Rule, Scenario, ScenarioError, ScenarioFile, SolveResult, Status, load_plan,
+                    load_scenario)
 from models.loader import MAX_FILE_BYTES, MAX_ROWS, Limits
 from models.tables import TABLE_ROWS
 
@@ -53,6 +54,13 @@ def _load(path: Path, allow_outside: bool = False, limits: Limits = Limits()) ->
     try:
         return load_scenario(path, allow_outside=allow_outside, limits=limits)
     except ScenarioError as exc:  # escaped: a workbook error names its sheet in brackets, "x.xlsx [units]"
+        _fail(str(exc))
+
+
+def _load_plan(path: Path, limits: Limits = Limits()) -> Plan:
+    try:
+        return load_plan(path, limits=limits)
+    except ScenarioError as exc:
         _fail(str(exc))
 
 
@@ -157,10 +165,7 @@ def audit(
     """Check PLAN against every rule of SCENARIO: exit 0 when it obeys all, 1 with the violations."""
     limits = Limits(int(max_file_mib * 2**20), max_rows)
     loaded = _load(scenario, allow_outside, limits)
-    try:
-        parsed = load_plan(plan, limits=limits)
-    except ScenarioError as exc:
-        _fail(str(exc))
+    parsed = _load_plan(plan, limits)
     report = audit_plan(loaded, parsed)
     if as_json:
         out_console.print_json(json.dumps(report.model_dump(mode="json"), ensure_ascii=False))
@@ -207,10 +212,7 @@ def report(
 ) -> None:
     """Write one offline HTML page on PLAN: figures, charts, map, audit, sortable table. Exit 1 if it breaks a rule."""
     loaded = _load(scenario)
-    try:
-        parsed = load_plan(plan)
-    except ScenarioError as exc:
-        _fail(str(exc))
+    parsed = _load_plan(plan)
     checked = audit_plan(loaded, parsed)
     write_outputs(out.parent, {out.name: render_report(loaded, parsed, checked)}, stale=())
     out_console.print(f"written {escape(str(out))}", highlight=False)
@@ -228,10 +230,7 @@ def diff(
 ) -> None:
     """Show the towns whose lead changed from PLAN_A to PLAN_B, tier moves, per-city counts and objective terms."""
     loaded = _load(scenario)
-    try:
-        a, b = load_plan(plan_a), load_plan(plan_b)
-    except ScenarioError as exc:
-        _fail(str(exc))
+    a, b = _load_plan(plan_a), _load_plan(plan_b)
     result = diff_plans(loaded, a, b)
     if as_json:
         out_console.print_json(result.model_dump_json())
@@ -266,10 +265,7 @@ def explain(
 ) -> None:
     """Explain PLAN: each town's objective terms and why earlier leads moved, binding rules, --town alternatives."""
     loaded = _load(scenario)
-    try:
-        parsed = load_plan(plan)
-    except ScenarioError as exc:
-        _fail(str(exc))
+    parsed = _load_plan(plan)
     if unit and town is None:
         _fail("--unit needs --town")
     try:
