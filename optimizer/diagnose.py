@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from models import Conflict, PinAction, RelationshipKind, Rule, Scenario, Tier
+from models import Conflict, PinAction, Rule, Scenario, Tier
 
 from .model import frames
 from .model.continuity import keeps, mark
@@ -136,7 +136,7 @@ def _eligibility_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
                             f"units of {prd_city} help only its counterpart cities ({', '.join(allowed) or 'none'})",
                             f"{prd_city}的单位只帮扶其对口城市({'、'.join(allowed) or '无'})", (prd_city,), {},
                             _forbid(members)))
-    pairings = frames.relationships(scenario, RelationshipKind.COUNTY_PAIRING)
+    pairings = frames.county_pairings(scenario)
     names = {u.unit_id: u.name for u in scenario.units}
     for unit_id, counties in pairings.groupby("unit_id", sort=True)["county"]:
         members = np.flatnonzero((pairs["unit_id"] == unit_id).to_numpy() & ~pairs["county"].isin(set(counties)))

@@ -14,7 +14,7 @@ best few per town) is handed to CP-SAT as a small restricted model; reaching ⌊
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -50,8 +50,6 @@ class Relaxation:
     seen: np.ndarray
     support: np.ndarray
     multipliers: np.ndarray
-    flow_solves: int
-    history: list[float] = field(default_factory=list)
 
     @property
     def certified(self) -> bool:
@@ -112,12 +110,11 @@ def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60) -> 
     master = _Master(rows, radius)
     grid = np.zeros(len(rows), dtype=np.int64)  # multipliers × SCALE
     relaxation = Relaxation(bound=math.inf, best=None, best_value=None, seen=np.zeros(len(pairs), dtype=bool),
-                            support=np.zeros(len(pairs), dtype=bool), multipliers=grid, flow_solves=0)
+                            support=np.zeros(len(pairs), dtype=bool), multipliers=grid)
     solutions: list[np.ndarray] = []
     box = float(np.abs(values).max(initial=1) * SCALE)
     for _ in range(max_iterations):
         chosen = network.solve(-(SCALE * values + grid @ incidence))
-        relaxation.flow_solves += 1
         if chosen is None:
             return None
         relaxation.seen |= chosen
@@ -127,7 +124,6 @@ def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60) -> 
         bound = (SCALE * value + int(grid @ slack)) / SCALE
         if bound < relaxation.bound:
             relaxation.bound, relaxation.multipliers = bound, grid.copy()
-        relaxation.history.append(bound)
         meets = all(s == 0 if row.equal else s >= 0 for s, row in zip(slack, rows, strict=True))
         if meets and (relaxation.best_value is None or value > relaxation.best_value):
             relaxation.best, relaxation.best_value = chosen, value

@@ -92,8 +92,9 @@ def summary(scenario: Scenario, result: SolveResult, report: AuditReport | None)
         units = {u.unit_id: u.tier for u in scenario.units}
         tiers = Counter(units[a.unit_id].value for a in result.plan.assignments)
         data["tier_counts"] = {t.value: tiers.get(t.value, 0) for t in Tier}
-        data["changes"] = continuity_counts(scenario, result.plan)["changed"]
-        data["continuity"] = continuity_counts(scenario, result.plan)
+        continuity = continuity_counts(scenario, result.plan)
+        data["changes"] = continuity["changed"]
+        data["continuity"] = continuity
     if report is not None:
         data["audit"] = {"passed": report.passed,
                          "violations": [v.model_dump(mode="json") for v in report.violations],

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from models import RelationshipKind, Scenario, Tier
+from models import Scenario, Tier
 
 from . import frames
 
@@ -29,7 +29,7 @@ def eligible_pairs(scenario: Scenario) -> pd.DataFrame:
            .merge(frames.counterparts(scenario), left_on="city", right_on="prd_city")
            .merge(towns, left_on="target_city", right_on="town_city"))
     pairs = pd.concat([prd[PAIR_COLUMNS], provincial[PAIR_COLUMNS], local[PAIR_COLUMNS]], ignore_index=True)
-    pairings = frames.relationships(scenario, RelationshipKind.COUNTY_PAIRING)
+    pairings = frames.county_pairings(scenario)
     if not pairings.empty:
         paired_units = set(pairings["unit_id"])
         allowed = pairs.merge(pairings.drop_duplicates(), on=["unit_id", "county"], how="left", indicator=True)

@@ -31,11 +31,10 @@ def counterparts(scenario: Scenario) -> pd.DataFrame:
                         columns=["prd_city", "target_city"])
 
 
-def relationships(scenario: Scenario, kind: RelationshipKind) -> pd.DataFrame:
-    """``unit_id, town_id`` for previous leads, ``unit_id, county`` for county pairings."""
-    column = "town_id" if kind is RelationshipKind.PREVIOUS_LEAD else "county"
-    return pd.DataFrame([(r.unit_id, getattr(r, column)) for r in scenario.relationships if r.kind is kind],
-                        columns=["unit_id", column])
+def county_pairings(scenario: Scenario) -> pd.DataFrame:
+    """``unit_id, county`` of every county pairing."""
+    return pd.DataFrame([(r.unit_id, r.county) for r in scenario.relationships
+                         if r.kind is RelationshipKind.COUNTY_PAIRING], columns=["unit_id", "county"])
 
 
 def scores(scenario: Scenario) -> pd.DataFrame:
