@@ -3,13 +3,14 @@
 from .errors import ScenarioError
 from .loader import ScenarioFile, TablePaths, load_plan, load_scenario, read_table
 from .plan import Assignment, AuditReport, Conflict, Plan, SolveResult, Status, Violation
-from .policy import Policy, PriorityRule, SolverSettings, TierRatio
+from .policy import GroupPolicy, MemberRule, Policy, PriorityRule, SolverSettings, TierRatio
 from .rules import Rule
 from .scenario import Scenario
-from .tables import Category, Counterpart, Pin, PinAction, Relationship, RelationshipKind, Score, Tier, Town, Unit
+from .tables import (Category, Counterpart, Pin, PinAction, Relationship, RelationshipKind, Score, Tier, Town, Unit,
+                     UnitKind)
 
 __all__ = [
-    "Assignment", "AuditReport", "Category", "Conflict", "Counterpart", "Pin", "PinAction", "Plan", "Policy", "PriorityRule", "Relationship",
+    "Assignment", "AuditReport", "Category", "Conflict", "Counterpart", "GroupPolicy", "MemberRule", "Pin", "PinAction", "Plan", "Policy", "PriorityRule", "Relationship",
     "RelationshipKind", "Rule", "Scenario", "ScenarioError", "ScenarioFile", "Score", "SolveResult", "SolverSettings",
-    "Status", "TablePaths", "Tier", "TierRatio", "Town", "Unit", "Violation", "load_plan", "load_scenario", "read_table",
+    "Status", "TablePaths", "Tier", "TierRatio", "Town", "Unit", "UnitKind", "Violation", "load_plan", "load_scenario", "read_table",
 ]

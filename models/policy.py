@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .tables import Tier
+from .tables import Tier, UnitKind
 
 Flag = Literal["border", "ethnic", "old_base"]
 Method = Literal["auto", "cp-sat"]
@@ -58,6 +58,45 @@ class PriorityRule(Block):
         return self
 
 
+class MemberRule(Block):
+    """Each group of a selected target has between ``min`` and ``max`` member units of ``kinds``.
+
+    A target is selected when it matches every non-empty selector, each by any of its values: its city is in
+    ``cities``, one of its need tags is in ``needs``, one of its flags is in ``flags``. No selector: every target.
+    E.g. ``{kinds: [enterprise, institution]}`` (at least one) and ``{kinds: [research], needs: [industry]}``.
+    """
+
+    kinds: list[UnitKind] = Field(min_length=1, description="Member unit kinds this rule counts.")
+    min: NonNegInt = Field(1, description="Fewest member units of these kinds per selected group.")
+    max: NonNegInt | None = Field(None, description="Most member units of these kinds per selected group; empty: no cap.")
+    cities: list[str] = Field(default_factory=list, description="Targets in any of these cities; empty: any city.")
+    needs: list[str] = Field(default_factory=list, description="Targets with any of these need tags; empty: any.")
+    flags: list[Flag] = Field(default_factory=list, description="Targets with any of these flags; empty: any.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> MemberRule:
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"max {self.max} is below min {self.min}")
+        if self.min == 0 and self.max is None:
+            raise ValueError("a member rule needs min ≥ 1 or a max")
+        if len(set(self.kinds)) < len(self.kinds):
+            raise ValueError("a kind is listed twice")
+        return self
+
+
+class GroupPolicy(Block):
+    """Group composition (组团): the member units joining each target's lead unit. See README, "Groups"."""
+
+    member_rules: list[MemberRule] = Field(default_factory=list)
+    member_continuity_weight: int = Field(0, ge=0, le=1_000_000, description="Objective points per previous "
+                                          "member unit (previous_member relationship) kept in its town's group.")
+    max_members: NonNegInt | None = Field(None, description="Most member units per group (the lead not counted); "
+                                          "empty: no cap.")
+    members_share_lead_city: bool = Field(True, description="PRD and local member units join only groups whose lead "
+                                          "unit is of their own city (a city's organs and its enterprises help as one "
+                                          "group); provincial member units join any group.")
+
+
 class Policy(Block):
     """The rules and weights of the plan. Objective: maximise Σ chosen pairs' values (see README)."""
 
@@ -78,6 +117,12 @@ class Policy(Block):
         None, description="Most key towns whose lead may differ from the baseline plan: a count or a fraction.")
     distance_weight: float = Field(0.0, ge=0, le=1_000, description="Objective points lost per km unit→town.")
     priority: list[PriorityRule] = Field(default_factory=list)
+    lead_counts: dict[str, NonNegInt] = Field(
+        default_factory=dict,
+        description="Exact number of targets led by a unit (keyed by its unit_id) or by all units of a "
+        "`quota_group` together, e.g. {深圳市直单位: 40, prd-sz-futian: 5} (Shenzhen's teams per leader, 2022).",
+    )
+    groups: GroupPolicy = GroupPolicy()
 
 
 class SolverSettings(Block):

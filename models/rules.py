@@ -16,3 +16,5 @@ class Rule(StrEnum):
     PRIORITY = "priority"        # flagged towns get the tiers / strength the policy requires
     BASELINE = "baseline"        # re-planning: at most `max_baseline_changes` towns leave the baseline plan's lead
     PINS = "pins"                # planners' pins (this unit leads this town) and bans (never this pair)
+    LEAD_COUNTS = "lead_counts"  # a unit, or a quota group of units, leads exactly the policy's number of targets
+    GROUPS = "groups"            # member units per group: member rules, member capacities, max_members, eligibility

@@ -74,6 +74,8 @@ class Scenario(BaseModel):
         for city in self.policy.city_quotas:
             if city not in cities:
                 raise ScenarioError(f"city {city!r} does not exist in towns", file="policy", field="city_quotas")
+        self._check_member_rules(cities)
+        self._check_lead_counts(unit_ids)
         if self.policy.distance_weight > 0:
             self._require_coordinates("units", self.units)
             self._require_coordinates("towns", self.key_towns, row_of={t.town_id: i for i, t in enumerate(self.towns)})
@@ -119,7 +121,10 @@ class Scenario(BaseModel):
             if key in seen:
                 raise self._error("relationships", i, "kind", f"duplicate relationship {r.kind.value} of {r.unit_id}")
             seen.add(key)
-            if r.kind is RelationshipKind.PREVIOUS_LEAD:
+            if r.kind is RelationshipKind.PREVIOUS_MEMBER:
+                if r.town_id not in town_ids:
+                    raise self._error("relationships", i, "town_id", f"unknown town {r.town_id!r}")
+            elif r.kind is RelationshipKind.PREVIOUS_LEAD:
                 if r.town_id not in town_ids:
                     raise self._error("relationships", i, "town_id", f"unknown town {r.town_id!r}")
                 previous[r.town_id] += 1
@@ -128,6 +133,31 @@ class Scenario(BaseModel):
                                       f"town {r.town_id!r} has more than one previous lead")
             elif r.county not in counties:
                 raise self._error("relationships", i, "county", f"county {r.county!r} has no towns")
+
+    def _check_lead_counts(self, unit_ids: set[str]) -> None:
+        """Each ``lead_counts`` key names a unit or a quota group, never both (the count would be ambiguous)."""
+        groups = {u.quota_group for u in self.units if u.quota_group}
+        for key in self.policy.lead_counts:
+            if key in unit_ids and key in groups:
+                raise ScenarioError(f"{key!r} is both a unit_id and a quota_group: rename the quota group",
+                                    file="policy", field=f"lead_counts.{key}")
+            if key not in unit_ids and key not in groups:
+                raise ScenarioError(f"{key!r} is neither a unit_id nor a quota_group of units", file="policy",
+                                    field=f"lead_counts.{key}")
+
+    def _check_member_rules(self, cities: set[str]) -> None:
+        """A member rule selecting a city or need tag that no town has is a typo that would drop the rule."""
+        needs = set().union(*(t.need_tags for t in self.towns))
+        for i, rule in enumerate(self.policy.groups.member_rules):
+            where = f"groups.member_rules[{i}]"
+            for city in rule.cities:
+                if city not in cities:
+                    raise ScenarioError(f"city {city!r} does not exist in towns", file="policy",
+                                        field=f"{where}.cities")
+            for need in rule.needs:
+                if need not in needs:
+                    raise ScenarioError(f"no town has the need {need!r} (towns.needs)",
+                                        file="policy", field=f"{where}.needs")
 
     def _check_pair_rows(self, table: str, rows: Sequence[Score | Pin], town_ids: set[str], unit_ids: set[str],
                          duplicate_field: str, duplicate: str) -> None:

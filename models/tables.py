@@ -57,9 +57,19 @@ class Category(StrEnum):
     PILOT = "pilot"                  # 先行示范镇
 
 
+class UnitKind(StrEnum):
+    """What a unit is; a group (组团) joins a lead and member units of several kinds (党政机关 + 企事业单位 + 科研力量)."""
+
+    AGENCY = "agency"            # Party and government organs (党政机关)
+    ENTERPRISE = "enterprise"    # enterprises, e.g. state-owned (企业)
+    INSTITUTION = "institution"  # public institutions: hospitals, schools (事业单位)
+    RESEARCH = "research"        # universities and research institutes (科研力量)
+
+
 class RelationshipKind(StrEnum):
-    PREVIOUS_LEAD = "previous_lead"    # unit led the town before: keep it where possible
-    COUNTY_PAIRING = "county_pairing"  # unit is paired with a county: it may lead only there
+    PREVIOUS_LEAD = "previous_lead"      # unit led the town before: keep it where possible
+    COUNTY_PAIRING = "county_pairing"    # unit is paired with a county: it may lead only there
+    PREVIOUS_MEMBER = "previous_member"  # unit was a member of the town's group: keep it where possible
 
 
 class Row(BaseModel):
@@ -79,10 +89,15 @@ class Town(Row):
     old_base: bool = Field(False, description="Key old revolutionary base area (重点老区苏区).")
     lon: Lon | None = None
     lat: Lat | None = None
+    needs: Text = Field("", description="`;`-separated need tags (e.g. `industry;tourism`) that member rules select.")
 
     @property
     def flags(self) -> frozenset[str]:
         return frozenset(f for f in ("border", "ethnic", "old_base") if getattr(self, f))
+
+    @property
+    def need_tags(self) -> frozenset[str]:
+        return frozenset(tag.strip() for tag in self.needs.split(";") if tag.strip())
 
 
 class Unit(Row):
@@ -94,6 +109,11 @@ class Unit(Row):
     strength: int = Field(3, ge=1, le=5, description="Helping strength, 1 (weak) to 5 (strong).")
     lon: Lon | None = None
     lat: Lat | None = None
+    kind: UnitKind = Field(UnitKind.AGENCY, description="agency, enterprise, institution or research (member rules).")
+    member_capacity: int = Field(0, ge=0, le=10_000, description="Most groups the unit may join as a member unit.")
+    min_memberships: int = Field(0, ge=0, le=10_000, description="Fewest groups the unit must join as a member unit.")
+    quota_group: Text | None = Field(None, description="A named set of units that `policy.lead_counts` may key "
+                                     "(e.g. 深圳市直单位: the municipal units lead 40 towns together).")
 
     @model_validator(mode="after")
     def _city_matches_tier(self) -> Unit:
@@ -101,6 +121,8 @@ class Unit(Row):
             raise ValueError("a provincial unit has no city; leave 'city' empty")
         if self.tier is not Tier.PROVINCIAL and not self.city:
             raise ValueError(f"a {self.tier.value} unit needs a 'city'")
+        if self.min_memberships > self.member_capacity:
+            raise ValueError(f"min_memberships {self.min_memberships} exceeds member_capacity {self.member_capacity}")
         return self
 
 
@@ -117,8 +139,8 @@ class Relationship(Row):
 
     @model_validator(mode="after")
     def _target_matches_kind(self) -> Relationship:
-        if self.kind is RelationshipKind.PREVIOUS_LEAD and not self.town_id:
-            raise ValueError("a previous_lead relationship needs a 'town_id'")
+        if self.kind in (RelationshipKind.PREVIOUS_LEAD, RelationshipKind.PREVIOUS_MEMBER) and not self.town_id:
+            raise ValueError(f"a {self.kind.value} relationship needs a 'town_id'")
         if self.kind is RelationshipKind.COUNTY_PAIRING and not self.county:
             raise ValueError("a county_pairing relationship needs a 'county'")
         return self

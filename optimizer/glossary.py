@@ -27,6 +27,8 @@ COLUMNS: dict[str, dict[str, Entry]] = {
                 "optional longitude in degrees (needed on key towns when distance_weight > 0)"),
         "lat": ("纬度", f"可选，单位为度；{DISTANCE_NOTE}（重点帮扶镇）",
                 "optional latitude in degrees (needed on key towns when distance_weight > 0)"),
+        "needs": ("帮扶需求", "可选，以 ; 分隔的需求标签（如 industry;tourism），组团成员规则据此选镇",
+                  "optional `;`-separated need tags (e.g. industry;tourism) that member rules select"),
     },
     "units": {
         "unit_id": ("单位编码", "唯一编号", "unique id"),
@@ -42,6 +44,12 @@ COLUMNS: dict[str, dict[str, Entry]] = {
                 "optional longitude (needed on every unit when distance_weight > 0)"),
         "lat": ("纬度", f"可选，单位为度；{DISTANCE_NOTE}（每个单位）",
                 "optional latitude (needed on every unit when distance_weight > 0)"),
+        "kind": ("单位类型", "agency 党政机关（默认）；enterprise 企业；institution 事业单位；research 科研力量（组团成员规则据此计数）",
+                 "agency (default), enterprise, institution or research (counted by member rules)"),
+        "member_capacity": ("最多参与组团数", "该单位最多作为成员单位参与的组团数，默认 0",
+                            "most groups the unit may join as a member unit (default 0)"),
+        "min_memberships": ("最少参与组团数", "该单位至少作为成员单位参与的组团数，默认 0，不超过最多参与组团数",
+                            "fewest groups the unit must join as a member unit (default 0, at most member_capacity)"),
     },
     "counterparts": {
         "prd_city": ("珠三角城市", "对口帮扶的珠三角城市：其 prd 单位只能帮扶对口城市的镇",
@@ -51,10 +59,11 @@ COLUMNS: dict[str, dict[str, Entry]] = {
     "relationships": {
         "unit_id": ("单位编码", "帮扶单位编号", "unit id"),
         "kind": ("关系类型", "previous_lead 原牵头帮扶（填镇编码，每镇最多一条）；county_pairing 县级结对（填县："
-                 "有县级结对的单位只能帮扶这些县的镇）",
-                 "previous_lead (with town_id; at most one per town) or county_pairing (with county: a unit with "
-                 "county pairings may lead only towns in those counties)"),
-        "town_id": ("镇编码", "previous_lead 时必填", "required for previous_lead"),
+                 "有县级结对的单位只能帮扶这些县的镇）；previous_member 原组团成员单位（填镇编码）",
+                 "previous_lead (with town_id; at most one per town), county_pairing (with county: a unit with "
+                 "county pairings may lead only towns in those counties) or previous_member (with town_id: the unit "
+                 "was a member of the town's group)"),
+        "town_id": ("镇编码", "previous_lead、previous_member 时必填", "required for previous_lead and previous_member"),
         "county": ("县（市、区）", "county_pairing 时必填", "required for county_pairing"),
     },
     "scores": {
@@ -95,6 +104,10 @@ SETTINGS: dict[str, Entry] = {
     "policy.priority": ("优先规则", "带某些标记的镇须由指定层级和/或最低帮扶力量的单位牵头，YAML 列表，"
                         "如 [{flags: [ethnic], tiers: [prd, provincial]}, {flags: [border], min_strength: 3}]",
                         "towns with any of the flags need these tiers and/or a minimum unit strength, as a YAML list"),
+    "policy.groups": ("组团规则", "成员单位规则，YAML 写法，如 {member_rules: [{kinds: [enterprise, institution], min: 1}, "
+                      "{kinds: [research], needs: [industry]}], member_continuity_weight: 20, max_members: 3}",
+                      "group composition as YAML, e.g. {member_rules: [{kinds: [enterprise, institution], min: 1}], "
+                      "member_continuity_weight: 20, max_members: 3}"),
     "solver.method": ("求解方法", "auto（网络流加 CP-SAT）或 cp-sat", "auto (network path, then CP-SAT) or cp-sat"),
     "solver.time_limit": ("时间上限", "求解时间上限（秒）", "wall-clock limit in seconds"),
     "solver.workers": ("线程数", "CP-SAT 搜索线程数", "CP-SAT search workers"),

@@ -47,7 +47,7 @@ def test_template_round_trip(book: Path) -> None:
     workbook_scenario = load_scenario(book)
     assert workbook_scenario.fingerprint() == yaml_scenario.fingerprint()
     assert workbook_scenario.pins == yaml_scenario.pins != ()
-    assert workbook_scenario.units[0].model_extra == {"kind": "agency"}  # extra columns travel too
+    assert workbook_scenario.pins[0].model_extra == {"note": "illustrative: a planner rules this pair out"}  # extra columns travel too
     assert workbook_scenario.sources["units"] == "tiny.xlsx [units]"
 
 
@@ -60,12 +60,12 @@ def test_empty_template_layout(tmp_path: Path) -> None:
     assert units.freeze_panes == "A2"
     assert units["C1"].value == "tier\n帮扶层级"
     lists = {str(v.sqref): v.formula1 for v in units.data_validations.dataValidation}
-    assert lists == {"C2:C1048576": '"prd,provincial,local"'}
+    assert lists == {"C2:C1048576": '"prd,provincial,local"', "I2:I1048576": '"agency,enterprise,institution,research"'}
     towns = {v.formula1 for v in workbook["towns"].data_validations.dataValidation}
     assert towns == {'"key,consolidation,pilot"', '"true,false"'}
     assert {v.formula1 for v in workbook["pins"].data_validations.dataValidation} == {'"pin,ban"'}
     assert {v.formula1 for v in workbook["relationships"].data_validations.dataValidation} == {
-        '"previous_lead,county_pairing"'}
+        '"previous_lead,county_pairing,previous_member"'}
     policy = {r[0]: r[1] for r in workbook["policy"].iter_rows(min_row=2, values_only=True)}
     assert policy["policy.tier_ratio"] == "{prd: 5, provincial: 2, local: 3}" and policy["solver.log"] == "false"
     explained = {(r[0], r[1]) for r in workbook["instructions"].iter_rows(values_only=True)}
