@@ -11,12 +11,13 @@ from .rules import Rule
 
 
 class Assignment(BaseModel):
-    """One lead pairing: ``unit_id`` leads ``town_id``."""
+    """One lead pairing: ``unit_id`` leads ``town_id``, with the group's member units (rule ``groups``) if any."""
 
     model_config = ConfigDict(frozen=True)
 
     town_id: str
     unit_id: str
+    members: tuple[str, ...] = Field((), description="Member units of the town's group, the lead not included.")
 
 
 class Plan(BaseModel):
@@ -35,6 +36,15 @@ class Plan(BaseModel):
     def lead_of(self) -> dict[str, str]:
         """town_id → unit_id (the last one wins if a town appears twice; the audit reports that case)."""
         return {a.town_id: a.unit_id for a in self.assignments}
+
+    def members_of(self) -> dict[str, tuple[str, ...]]:
+        """town_id → member unit ids of its group, for towns whose group has members."""
+        return {a.town_id: a.members for a in self.assignments if a.members}
+
+    def with_members(self, members: dict[str, tuple[str, ...]]) -> Plan:
+        """The same leads, each town's group given the member units of ``members`` (none where absent)."""
+        return Plan(assignments=tuple(a.model_copy(update={"members": tuple(members.get(a.town_id, ()))})
+                                      for a in self.assignments))
 
     def __len__(self) -> int:
         return len(self.assignments)
