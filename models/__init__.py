@@ -6,11 +6,13 @@ from .plan import Assignment, AuditReport, Conflict, Plan, SolveResult, Status, 
 from .policy import GroupPolicy, MemberRule, Policy, PriorityRule, SolverSettings, TierRatio
 from .rules import Rule
 from .scenario import Scenario
+from .staffing import Cadre, CadreRule, Rank, StaffingPolicy
 from .tables import (Category, Counterpart, Pin, PinAction, Relationship, RelationshipKind, Score, Tier, Town, Unit,
                      UnitKind)
 
 __all__ = [
-    "Assignment", "AuditReport", "Category", "Conflict", "Counterpart", "GroupPolicy", "MemberRule", "Pin", "PinAction", "Plan", "Policy", "PriorityRule", "Relationship",
+    "Assignment", "AuditReport", "Cadre", "CadreRule", "Category", "Conflict", "Counterpart", "GroupPolicy", "MemberRule", "Pin", "PinAction", "Plan", "Policy", "PriorityRule", "Relationship",
     "RelationshipKind", "Rule", "Scenario", "ScenarioError", "ScenarioFile", "Score", "SolveResult", "SolverSettings",
+    "StaffingPolicy", "Rank",
     "Status", "TablePaths", "Tier", "TierRatio", "Town", "Unit", "UnitKind", "Violation", "load_plan", "load_scenario", "read_table",
 ]

@@ -46,6 +46,7 @@ class TablePaths(BaseModel):
     scores: str | None = None
     pins: str | None = None
     baseline: str | None = None
+    cadres: str | None = None
 
 
 class ScenarioFile(BaseModel):

@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .tables import Tier, UnitKind
+from .tables import Tier, UnitKind  # before .staffing, which builds on the table rows
+from .staffing import StaffingPolicy
 
 Flag = Literal["border", "ethnic", "old_base"]
 Method = Literal["auto", "cp-sat"]
@@ -123,6 +124,7 @@ class Policy(Block):
         "`quota_group` together, e.g. {深圳市直单位: 40, prd-sz-futian: 5} (Shenzhen's teams per leader, 2022).",
     )
     groups: GroupPolicy = GroupPolicy()
+    staffing: StaffingPolicy = StaffingPolicy()
 
 
 class SolverSettings(Block):

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .errors import ScenarioError
 from .plan import Plan
 from .policy import Policy, SolverSettings
+from .staffing import Cadre
 from .tables import Category, Counterpart, Pin, PinAction, PlanRow, Relationship, RelationshipKind, Row, Score, Tier, Town, Unit
 
 
@@ -32,6 +33,7 @@ class Scenario(BaseModel):
     scores: tuple[Score, ...] = ()
     pins: tuple[Pin, ...] = ()
     baseline: tuple[PlanRow, ...] = Field((), description="The plan being revised (re-planning with minimal change).")
+    cadres: tuple[Cadre, ...] = Field((), description="Cadres the units can send to town teams (staffing).")
     policy: Policy = Policy()
     solver: SolverSettings = SolverSettings()
     sources: dict[str, str] = Field(default_factory=dict)
@@ -71,6 +73,7 @@ class Scenario(BaseModel):
         self._check_pair_rows("scores", self.scores, town_ids, unit_ids, "town_id", "has two scores")
         self._check_pins(town_ids, unit_ids)
         self._check_baseline(town_ids)
+        self._check_cadres(town_ids, unit_ids)
         for city in self.policy.city_quotas:
             if city not in cities:
                 raise ScenarioError(f"city {city!r} does not exist in towns", file="policy", field="city_quotas")
@@ -185,6 +188,16 @@ class Scenario(BaseModel):
                     raise self._error("pins", i, "unit_id", f"town {p.town_id!r} is already pinned to "
                                       f"{pinned[p.town_id]!r}: a town has one lead")
                 pinned[p.town_id] = p.unit_id
+
+    def _check_cadres(self, town_ids: set[str], unit_ids: set[str]) -> None:
+        """Each cadre once, employed by a known unit; a previous town is a known town."""
+        self._unique("cadres", self.cadres, "cadre_id")
+        for i, c in enumerate(self.cadres):
+            if c.unit_id not in unit_ids:
+                raise self._error("cadres", i, "unit_id", f"cadre {c.cadre_id!r}: unknown unit {c.unit_id!r}")
+            if c.previous_town is not None and c.previous_town not in town_ids:
+                raise self._error("cadres", i, "previous_town", f"cadre {c.cadre_id!r}: unknown town "
+                                  f"{c.previous_town!r}")
 
     def _check_baseline(self, town_ids: set[str]) -> None:
         """The baseline names known towns, one lead each; its units may be gone (their towns must change)."""

@@ -170,6 +170,8 @@ class PlanRow(Row):
     unit_id: Id
 
 
+from .staffing import Cadre  # noqa: E402  (built on this module's row types)
+
 TABLE_ROWS: dict[str, type[Row]] = {
     "towns": Town,
     "units": Unit,
@@ -178,5 +180,6 @@ TABLE_ROWS: dict[str, type[Row]] = {
     "scores": Score,
     "pins": Pin,
     "baseline": PlanRow,
+    "cadres": Cadre,
 }
 """Table name → row model; the order is the order tables are read and checked."""

@@ -83,6 +83,21 @@ COLUMNS: dict[str, dict[str, Entry]] = {
                     "key town of the baseline plan (an earlier plan.csv)"),
         "unit_id": ("单位编码", "该镇在基准方案中的牵头单位", "its lead unit in the baseline plan"),
     },
+    "cadres": {
+        "cadre_id": ("干部编码", "唯一编号", "unique id"),
+        "unit_id": ("所在单位", "派出单位编码（须在 units 表中）", "the unit that employs and would send the cadre"),
+        "name": ("姓名", "干部姓名", "name"),
+        "party_member": ("正式党员", "是否正式党员，true/false", "full Party member, true/false"),
+        "party_years": ("党龄", "入党年数（非党员填 0），以 start_year 为准", "years of Party membership (0 if none), "
+                        "as of start_year"),
+        "work_years": ("工作年限", "参加工作年数，以 start_year 为准", "years of work experience, as of start_year"),
+        "age": ("年龄", "周岁，以 start_year 为准", "age in years, as of start_year"),
+        "rank": ("职级", "科员、副科、正科、副处、正处、副厅、正厅之一", "科员 < 副科 < 正科 < 副处 < 正处 < 副厅 < 正厅"),
+        "available_from": ("可派起始年", "可选，最早可派驻年份；留空不限", "optional first year the cadre can serve"),
+        "available_until": ("可派截止年", "可选，最晚可派驻年份；留空不限", "optional last year the cadre can serve"),
+        "previous_town": ("原驻镇", "可选，曾驻的镇编码（优先留任）", "optional town the cadre served before "
+                          "(kept where possible)"),
+    },
 }
 
 SETTINGS: dict[str, Entry] = {
@@ -104,6 +119,13 @@ SETTINGS: dict[str, Entry] = {
     "policy.priority": ("优先规则", "带某些标记的镇须由指定层级和/或最低帮扶力量的单位牵头，YAML 列表，"
                         "如 [{flags: [ethnic], tiers: [prd, provincial]}, {flags: [border], min_strength: 3}]",
                         "towns with any of the flags need these tiers and/or a minimum unit strength, as a YAML list"),
+    "policy.staffing": ("驻镇工作队规则", "YAML 写法，缺省为深圳 2022 年方案：{min_team_size: 5, leader: {party_member: true, "
+                        "max_age: 50, min_rank: 副科}, member: {party_member: true, min_party_years: 1, min_work_years: 2, "
+                        "max_age: 45}, county_head: {min_rank: 副处}, start_year: 2022, years: 6, term_years: 3, "
+                        "max_replaced_share: 0.5}",
+                        "team staffing and rotation as YAML; defaults: Shenzhen 2022 (team of 5; leader Party member, "
+                        "≤ 50, ≥ 副科; members Party members ≥ 1 year, ≥ 2 years of work, ≤ 45; county head ≥ 副处; "
+                        "3-year terms; at most half a team replaced a year)"),
     "policy.groups": ("组团规则", "成员单位规则，YAML 写法，如 {member_rules: [{kinds: [enterprise, institution], min: 1}, "
                       "{kinds: [research], needs: [industry]}], member_continuity_weight: 20, max_members: 3}",
                       "group composition as YAML, e.g. {member_rules: [{kinds: [enterprise, institution], min: 1}], "
