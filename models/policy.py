@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .funding import FundingPolicy
 from .tables import Tier, UnitKind  # before .staffing, which builds on the table rows
 from .staffing import StaffingPolicy
 
@@ -124,6 +125,8 @@ class Policy(Block):
         "`quota_group` together, e.g. {深圳市直单位: 40, prd-sz-futian: 5} (Shenzhen's teams per leader, 2022).",
     )
     groups: GroupPolicy = GroupPolicy()
+    funding: FundingPolicy = Field(FundingPolicy(), description="Yearly funding per town and who pays it "
+                                   "(bangfu budget); the pairing ignores it.")
     staffing: StaffingPolicy = StaffingPolicy()
 
 

@@ -25,6 +25,8 @@ from models.loader import MAX_FILE_BYTES, MAX_ROWS, Limits
 from models.tables import TABLE_ROWS
 
 from .audit import audit as audit_plan
+from .budget import BUDGET_FILES, budget_files, load_budget_plan, print_budget
+from .budget import budget as funding_budget
 from .diagnose import diagnose
 from .diff import diff_plans
 from .explain import explain as explain_plan
@@ -276,6 +278,34 @@ def explain(
         typer.echo(result.model_dump_json(indent=2))
     else:
         print_explanation(out_console, result)
+
+
+@app.command()
+def budget(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file or .xlsx workbook.")],
+    plan: Annotated[Path | None, typer.Argument(help="Optional plan.csv: a town's PRD lead decides which PRD city "
+                                                     "pays its share.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Also write OUT/budget.csv, by_city.csv, "
+                                                                 "by_prd_city.csv and by_level.csv (yuan).")] = None,
+    years: Annotated[int | None, typer.Option(min=1, max=100, help="Years 1..N (default: "
+                                                                   "policy.funding.years).")] = None,
+) -> None:
+    """Funding of SCENARIO (policy.funding): yuan per city, PRD helper city and level over years 1..N."""
+    loaded = _load(scenario)
+    if out is not None and out.exists() and not out.is_dir():
+        _fail(f"--out {out} exists and is not a folder")
+    try:
+        result = funding_budget(loaded, load_budget_plan(plan, loaded) if plan is not None else None, years=years)
+    except ScenarioError as exc:  # a policy error is located in the scenario file, as the loader does
+        _fail(str(exc) if exc.file != "policy" else
+              str(ScenarioError(exc.message, file=scenario.name, field=f"policy.{exc.field}")))
+    print_budget(out_console, result)
+    if out is not None:
+        try:
+            write_outputs(out, budget_files(result), stale=BUDGET_FILES)
+        except OSError as exc:
+            _fail(f"cannot write to {out}: {exc.strerror or exc}")
+        out_console.print(f"  written to {escape(str(out))}/", highlight=False)
 
 
 def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport | None, out: Path) -> None:

@@ -130,6 +130,10 @@ SETTINGS: dict[str, Entry] = {
                       "{kinds: [research], needs: [industry]}], member_continuity_weight: 20, max_members: 3}",
                       "group composition as YAML, e.g. {member_rules: [{kinds: [enterprise, institution], min: 1}], "
                       "member_continuity_weight: 20, max_members: 3}"),
+    "policy.funding": ("帮扶资金", "bangfu budget 用：每镇每年金额及省、珠三角帮扶市、本市、县分担比例，YAML 写法，"
+                       "如 {town_amount: 20000000, town_split: {province: 6, prd_city: 3, county: 1}, years: 3}",
+                       "for bangfu budget: yearly amount per town and who pays it, as YAML, e.g. "
+                       "{town_amount: 20000000, town_split: {province: 6, prd_city: 3, county: 1}, years: 3}"),
     "solver.method": ("求解方法", "auto（网络流加 CP-SAT）或 cp-sat", "auto (network path, then CP-SAT) or cp-sat"),
     "solver.time_limit": ("时间上限", "求解时间上限（秒）", "wall-clock limit in seconds"),
     "solver.workers": ("线程数", "CP-SAT 搜索线程数", "CP-SAT search workers"),
