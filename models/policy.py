@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -16,6 +17,22 @@ MAX_COUNT = 1_000_000_000
 """Upper bound of every count and share in a policy: far above any real one, and safely inside the 64-bit
 integers of the solver (a quota of 10**23 used to crash the model builder)."""
 NonNegInt = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+
+
+class TargetLevel(StrEnum):
+    """What the plan pairs helper units with. The ``towns`` table lists the targets either way (for counties one
+    row per county, its ``county`` being itself); only the words of messages and reports change."""
+
+    TOWN = "town"      # 驻镇帮镇扶村: key towns (the default)
+    COUNTY = "county"  # 纵向帮扶 (2023): counties and county-level cities
+
+    @property
+    def plural(self) -> str:
+        return "counties" if self is TargetLevel.COUNTY else "towns"
+
+    @property
+    def zh(self) -> str:
+        return "县" if self is TargetLevel.COUNTY else "镇"
 
 
 class Block(BaseModel):
@@ -102,6 +119,8 @@ class GroupPolicy(Block):
 class Policy(Block):
     """The rules and weights of the plan. Objective: maximise Σ chosen pairs' values (see README)."""
 
+    target_level: TargetLevel = Field(TargetLevel.TOWN, description="What the targets (rows of `towns`) are: "
+                                      "town (default) or county; reports and messages use the word.")
     tier_ratio: TierRatio = TierRatio()
     city_quotas: dict[str, dict[Tier, NonNegInt]] = Field(
         default_factory=dict,

@@ -91,6 +91,7 @@ def audit(scenario: Scenario, plan: Plan) -> AuditReport:
     found += _check_continuity(g, scenario)
     found += _check_priority(g, scenario, valid)
     found += _check_pins(scenario, leads)
+    found += _check_lead_counts(g, scenario)
     return AuditReport(violations=tuple(found), structure=_structure(g, scenario, valid))
 
 
@@ -106,14 +107,16 @@ def _check_references(g: nx.MultiDiGraph, leads: list[tuple[str, str]]) -> list[
 
 def _check_coverage(g: nx.MultiDiGraph, scenario: Scenario, leads: list[tuple[str, str]]) -> list[Violation]:
     out = []
+    noun = scenario.policy.target_level.value
     for t in scenario.towns:
         heads = _in(g, ("town", t.town_id), "lead")
         if t.category is Category.KEY and len(heads) != 1:
             out.append(Violation(rule=Rule.COVERAGE, town_id=t.town_id,
-                                 message=f"key town {t.name} has {len(heads)} lead units (needs exactly 1)"))
+                                 message=f"key {noun} {t.name} has {len(heads)} lead units (needs exactly 1)"))
         elif t.category is not Category.KEY and heads:
             out.append(Violation(rule=Rule.COVERAGE, town_id=t.town_id, unit_id=heads[0][1],
-                                 message=f"{t.category.value} town {t.name} is not a key town but has a lead unit"))
+                                 message=f"{t.category.value} {noun} {t.name} is not a key {noun} but has a lead "
+                                         "unit"))
     return out
 
 
@@ -213,6 +216,22 @@ def _check_pins(scenario: Scenario, leads: list[tuple[str, str]]) -> list[Violat
         elif p.action == "ban" and held:
             out.append(Violation(rule=Rule.PINS, unit_id=p.unit_id, town_id=p.town_id,
                                  message=f"banned pair {p.unit_id} → {p.town_id} is in the plan"))
+    return out
+
+
+def _check_lead_counts(g: nx.MultiDiGraph, scenario: Scenario) -> list[Violation]:
+    """Targets led (``lead`` out-edges) by each keyed unit, or summed over a keyed quota group's unit nodes."""
+    out = []
+    unit_nodes = [n for n in g if n[0] == "unit" and "tier" in g.nodes[n]]
+    for key, need in scenario.policy.lead_counts.items():
+        keyed = [("unit", key)] if ("unit", key) in unit_nodes else [
+            n for n in unit_nodes if g.nodes[n].get("quota_group") == key]
+        led = sum(len(_out(g, n, "lead")) for n in keyed)
+        if led != need:
+            what = g.nodes[keyed[0]]["name"] if keyed == [("unit", key)] else f"quota group {key} ({len(keyed)} units)"
+            out.append(Violation(rule=Rule.LEAD_COUNTS, unit_id=key if keyed == [("unit", key)] else None,
+                                 message=f"{what} leads {led} {scenario.policy.target_level.plural}, "
+                                         f"policy.lead_counts requires exactly {need}"))
     return out
 
 

@@ -10,9 +10,10 @@ import pandas as pd
 
 from collections import Counter
 
-from models import Conflict, PinAction, Rule, Scenario
+from models import Conflict, PinAction, Rule, Scenario, Tier, Unit
 
 from .model.continuity import keeps
+from .model.lead_counts import LeadCount, lead_counts
 from .model.eligibility import eligible_pairs
 from .model.tier_quota import tier_quotas
 
@@ -32,7 +33,8 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
         if town.town_id not in covered and town.town_id not in broken_pins:
             conflicts.append(Conflict(
                 rules=(Rule.COVERAGE, Rule.ELIGIBILITY, Rule.PRIORITY), entities=(town.town_id,),
-                message=f"town {town.name} ({town.town_id}, {town.city}) has no eligible unit: no unit of its city, "
+                message=f"{scenario.policy.target_level.value} {town.name} ({town.town_id}, {town.city}) has no "
+                        "eligible unit: no unit of its city, "
                         "no provincial unit and no PRD unit of a counterpart city may lead it under the "
                         "eligibility and priority rules"))
     quotas = tier_quotas(len(scenario.key_towns), scenario.policy.tier_ratio)
@@ -62,6 +64,7 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
             rules=(Rule.COVERAGE, Rule.CAPACITY), figures={"needed": len(scenario.key_towns), "available": total},
             message=f"{len(scenario.key_towns)} key towns need a lead, but all units together can lead at most {total}"))
     conflicts.extend(_continuity(scenario, pairs))
+    conflicts.extend(_lead_counts(scenario, pairs, quotas))
     return conflicts
 
 
@@ -131,3 +134,72 @@ def _continuity(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
             message=f"at most {keep.cap} of {n} {what} may change, but only {keepable} are still candidate pairs: "
                     f"{n - keepable} must change; raise {setting} to at least {n - keepable}"))
     return out
+
+
+def _lead_counts(scenario: Scenario, pairs: pd.DataFrame, quotas: dict[Tier, int]) -> list[Conflict]:
+    """Counts no plan can meet: above what the units can lead, below their pins, or against a tier quota."""
+    out: list[Conflict] = []
+    targets = scenario.policy.target_level.plural
+    units = {u.unit_id: u for u in scenario.units}
+    pinned = Counter(p.unit_id for p in scenario.pins if p.action is PinAction.PIN)
+    counts = lead_counts(scenario)
+    for count in counts:
+        own = pairs[pairs["unit_id"].isin(count.unit_ids)]
+        reach = own["town_id"].nunique()
+        can = min(_supply(own) if len(own) else 0, reach)
+        what = _counted(count, units)
+        if count.count > can:
+            capacity = sum(units[u].capacity for u in count.unit_ids)
+            out.append(Conflict(
+                rules=(Rule.LEAD_COUNTS, Rule.CAPACITY, Rule.ELIGIBILITY), entities=(count.key,),
+                figures={"count": count.count, "available": can, "capacity": capacity, "eligible": reach},
+                message=f"{what} must lead exactly {count.count} {targets}, but can lead at most {can} (capacity "
+                        f"{capacity}, {reach} eligible {targets}): raise the capacity or lower "
+                        f"policy.lead_counts[{count.key}] to {can}"))
+        if (n := sum(pinned[u] for u in count.unit_ids)) > count.count:
+            out.append(Conflict(
+                rules=(Rule.LEAD_COUNTS, Rule.PINS), entities=(count.key,), figures={"count": count.count, "pinned": n},
+                message=f"{what} is pinned to {n} {targets} but must lead exactly {count.count}: remove "
+                        f"{n - count.count} pin(s) or raise policy.lead_counts[{count.key}]"))
+    out.extend(_lead_counts_by_tier(counts, units, pairs, quotas, targets))
+    return out
+
+
+def _lead_counts_by_tier(counts: list[LeadCount], units: dict[str, Unit], pairs: pd.DataFrame,
+                         quotas: dict[Tier, int], targets: str) -> list[Conflict]:
+    """Per tier: the disjoint counts of its own units against its quota, from above and (with the free units'
+    supply) from below. A unit keyed alone inside a keyed quota group is left to its group's count."""
+    keyed_groups = {c.key for c in counts if c.unit_ids != (c.key,)}
+    disjoint = [c for c in counts if c.unit_ids != (c.key,) or units[c.key].quota_group not in keyed_groups]
+    out: list[Conflict] = []
+    for tier, quota in quotas.items():
+        fixed = [c for c in disjoint if {units[u].tier for u in c.unit_ids} == {tier}]
+        if not fixed:
+            continue
+        total = sum(c.count for c in fixed)
+        counted = {u for c in fixed for u in c.unit_ids}
+        free_units = [u for u, unit in units.items() if unit.tier is tier and u not in counted]
+        free_pairs = pairs[pairs["unit_id"].isin(free_units)]
+        free = _supply(free_pairs) if len(free_pairs) else 0
+        keys = tuple(c.key for c in fixed)
+        if total > quota:
+            out.append(Conflict(
+                rules=(Rule.LEAD_COUNTS, Rule.TIER_QUOTA), entities=(tier.value, *keys),
+                figures={"counts": total, "quota": quota},
+                message=f"the lead counts of {len(fixed)} {tier.value} unit(s)/group(s) add up to {total} {targets}, "
+                        f"but the {tier.value} tier leads exactly {quota}: lower policy.lead_counts by "
+                        f"{total - quota} or raise the {tier.value} share"))
+        elif total + free < quota:
+            out.append(Conflict(
+                rules=(Rule.LEAD_COUNTS, Rule.TIER_QUOTA, Rule.CAPACITY), entities=(tier.value, *keys),
+                figures={"counts": total, "free": free, "quota": quota},
+                message=f"the {tier.value} tier must lead {quota} {targets}, but its units with a lead count lead "
+                        f"exactly {total} and the others can lead at most {free}: raise policy.lead_counts or the "
+                        f"other units' capacity by {quota - total - free}"))
+    return out
+
+
+def _counted(count: LeadCount, units: dict[str, Unit]) -> str:
+    if count.unit_ids == (count.key,):
+        return units[count.key].name
+    return f"quota group {count.key} ({len(count.unit_ids)} units)"

@@ -50,6 +50,8 @@ COLUMNS: dict[str, dict[str, Entry]] = {
                             "most groups the unit may join as a member unit (default 0)"),
         "min_memberships": ("最少参与组团数", "该单位至少作为成员单位参与的组团数，默认 0，不超过最多参与组团数",
                             "fewest groups the unit must join as a member unit (default 0, at most member_capacity)"),
+        "quota_group": ("牵头数分组", "可选，单位所属的分组名（如 深圳市直单位），policy.lead_counts 可按组规定牵头总数",
+                        "optional name of a set of units (e.g. 深圳市直单位) whose total leads policy.lead_counts fixes"),
     },
     "counterparts": {
         "prd_city": ("珠三角城市", "对口帮扶的珠三角城市：其 prd 单位只能帮扶对口城市的镇",
@@ -103,6 +105,8 @@ COLUMNS: dict[str, dict[str, Entry]] = {
 SETTINGS: dict[str, Entry] = {
     "name": ("方案名称", "情景名称", "scenario name"),
     "description": ("说明", "情景说明", "scenario description"),
+    "policy.target_level": ("帮扶对象层级", "town 镇（默认）或 county 县：towns 表每行是一个帮扶对象，报告和提示据此称“镇”或“县”",
+                             "town (default) or county: each row of towns is a target; reports and messages say so"),
     "policy.tier_ratio": ("层级比例", "三个层级牵头镇数之比，YAML 写法，默认 {prd: 5, provincial: 2, local: 3}",
                           "towns led by each tier, as YAML; default {prd: 5, provincial: 2, local: 3}"),
     "policy.city_quotas": ("分市名额", "可选，某市各层级的确切镇数，YAML 写法，如 {湛江市: {prd: 24, provincial: 15, local: 17}}",
@@ -130,6 +134,10 @@ SETTINGS: dict[str, Entry] = {
                       "{kinds: [research], needs: [industry]}], member_continuity_weight: 20, max_members: 3}",
                       "group composition as YAML, e.g. {member_rules: [{kinds: [enterprise, institution], min: 1}], "
                       "member_continuity_weight: 20, max_members: 3}"),
+    "policy.lead_counts": ("牵头数", "可选，某单位（填单位编码）或某分组（填 quota_group）牵头的确切镇数，YAML 写法，"
+                           "如 {深圳市直单位: 40, prd-sz-futian: 5}",
+                           "optional exact targets led by a unit (unit_id) or a quota_group together, as YAML, "
+                           "e.g. {深圳市直单位: 40, prd-sz-futian: 5}"),
     "policy.funding": ("帮扶资金", "bangfu budget 用：每镇每年金额及省、珠三角帮扶市、本市、县分担比例，YAML 写法，"
                        "如 {town_amount: 20000000, town_split: {province: 6, prd_city: 3, county: 1}, years: 3}",
                        "for bangfu budget: yearly amount per town and who pays it, as YAML, e.g. "

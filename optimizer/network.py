@@ -4,7 +4,7 @@ Coverage, tier quotas, capacities, eligibility and priority form a transportatio
 
     tier k (supply = quota_k) ──cap_u──▶ unit u ──1, cost −value──▶ town t (demand 1)
 
-The side rows (city quotas, the continuity cap) are priced into the arc costs with multipliers μ. For every μ the
+The side rows (city quotas, the change caps, lead counts) are priced into the arc costs with multipliers μ. For every μ the
 flow optimum L(μ) is an upper bound on the plan's objective; Kelley's cutting-plane method searches the μ that
 makes it tightest. A flow solution that meets every side row and reaches ⌊L(μ)⌋ is optimal, with that bound as
 its certificate. When no flow solution meets the side rows, the union of the flow solutions' pairs (plus the
@@ -25,6 +25,7 @@ from models import Rule, Scenario, Tier
 
 from .model.continuity import keeps
 from .model.tier_quota import tier_quotas
+from .model.lead_counts import lead_counts, members
 
 SCALE = 10_000
 """Arc costs are ``SCALE·value + multiplier terms``: multipliers live on a 1/SCALE grid, costs stay integers."""
@@ -57,7 +58,8 @@ class Relaxation:
 
 
 def side_rows(scenario: Scenario, pairs: pd.DataFrame) -> list[SideRow]:
-    """The rows of the CP-SAT model that are not arcs or node supplies: city quotas and the change caps."""
+    """The rows of the CP-SAT model that are not arcs or node supplies: city quotas, the change caps and the
+    lead counts."""
     rows: list[SideRow] = []
     tier = pairs["tier"].to_numpy()
     city = pairs["town_city"].to_numpy()
@@ -68,6 +70,7 @@ def side_rows(scenario: Scenario, pairs: pd.DataFrame) -> list[SideRow]:
         if keep.must_keep > 0:
             rows.append(SideRow(keep.rule, np.flatnonzero(pairs[keep.column].to_numpy()), keep.must_keep, False))
     return rows
+    rows += [SideRow(Rule.LEAD_COUNTS, members(pairs, count), count.count, True) for count in lead_counts(scenario)]
 
 
 class FlowNetwork:

@@ -178,8 +178,8 @@ def _network_path(base: _Base) -> SolveResult:
 def _clash(base: _Base, pairs: pd.DataFrame) -> SolveResult:
     return base.result(Status.INFEASIBLE, path="lagrangian", conflicts=(Conflict(
         rules=tuple(dict.fromkeys(row.rule for row in side_rows(base.scenario, pairs))),
-        message="the city quotas and the change caps cannot all hold together with the tier quotas and "
-                "capacities (the Lagrangian bound of the flow network proves it)"),),
+        message="the city quotas, the change caps and the lead counts cannot all hold together with the tier "
+                "quotas and capacities (the Lagrangian bound of the flow network proves it)"),),
         message="the side rows of the network cannot all be met")
 
 

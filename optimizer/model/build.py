@@ -15,12 +15,13 @@ from .context import ModelContext
 from .continuity import define_continuity, keeps, mark
 from .coverage import define_coverage
 from .eligibility import eligible_pairs
+from .lead_counts import define_lead_counts
 from .objective import define_objective, pair_values
 from .pins import allowed_by_pins
 from .priority import allowed_by_priority
 from .tier_quota import define_tier_quota
 
-RULE_BUILDERS = (define_coverage, define_tier_quota, define_capacity, define_continuity)
+RULE_BUILDERS = (define_coverage, define_tier_quota, define_capacity, define_continuity, define_lead_counts)
 """Constraint families in build order; eligibility, priority and pins act earlier, by pruning pairs."""
 
 
