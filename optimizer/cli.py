@@ -311,7 +311,8 @@ def budget(
 def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport | None, out: Path) -> None:
     style = "green" if result.status is Status.OPTIMAL else "yellow" if result.has_plan else "red"
     out_console.print(f"[bold]{escape(scenario.name)}[/]: [{style}]{result.status.value}[/] — "
-                      f"{len(scenario.key_towns)} key towns, {result.variables} candidate pairs", highlight=False)
+                      f"{len(scenario.key_towns)} key {scenario.policy.target_level.plural}, {result.variables} "
+                      "candidate pairs", highlight=False)
     for conflict in result.conflicts:
         out_console.print(f"  [red]✗[/] {escape(_rules(conflict.rules))} {escape(conflict.message)}",
                           highlight=False)
@@ -323,7 +324,8 @@ def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport |
         frame = plan_frame(scenario, result.plan)
         out_console.print(f"  objective {result.objective}, bound {result.best_bound:g}, gap {result.gap:.4%}; "
                           f"build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s", highlight=False)
-        table = Table("city", "prd", "provincial", "local", "kept", "changed", title="Key towns by lead tier")
+        table = Table("city", "prd", "provincial", "local", "kept", "changed",
+                      title=f"Key {scenario.policy.target_level.plural} by lead tier")
         for city, group in frame.groupby("city", sort=True):
             tiers = group["tier"].value_counts()
             changed = int(((group["previous_unit_id"] != "") & ~group["kept_previous"]).sum())
