@@ -1,0 +1,1 @@
+"""Teams around the lead plan: group composition (member units) and staffing (cadres, rotation)."""

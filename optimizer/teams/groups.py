@@ -1,0 +1,572 @@
+"""Rule ``groups`` — group composition (组团): after the leads, the member units of every target's group.
+
+The lead plan is decided first (the programme names lead units and groups form around them); a second, much
+smaller optimisation then picks each target's member units (enterprises, institutions, research forces):
+
+- every member rule holds: between ``min`` and ``max`` members of its kinds in each group it selects;
+- a unit joins at most ``member_capacity`` and at least ``min_memberships`` groups, a group has at most
+  ``max_members`` members, and no unit is a member of a group it leads;
+- eligibility, as for leads: PRD members only in their city's counterpart target cities, local members only in
+  their own city, county pairings respected; with ``members_share_lead_city`` (the default) a PRD or local member
+  joins only a group whose lead is of its own city (a city's organs and its enterprises help as one group).
+
+Objective, linear in the memberships so that any optimum can be checked as a plain sum (maximise)::
+
+    value(m, t) = member_continuity_weight · [m was a member of t] − (6 − strength(m)) − round(distance_weight · km)
+
+Every membership costs 1 (strength 5) to 5 (strength 1) points, so groups get the members their rules and the
+units' ``min_memberships`` need, stronger and nearer units first, plus the previous members whose continuity
+weight exceeds their cost.
+
+Method: a min-cost flow when, at every target, the kind sets of the rules selecting it are laminar (disjoint or
+nested, as the usual rules are); CP-SAT otherwise (crossing kind sets). Both minimise first the total shortfall of
+the lower bounds (rule minima, ``min_memberships``) at a weight above any value, so an impossible composition comes
+back as its smallest shortfall, named rule by rule, and a possible one as the best composition.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from ortools.graph.python import min_cost_flow
+from ortools.sat.python import cp_model
+from pydantic import BaseModel, ConfigDict, Field
+
+from models import Conflict, Plan, RelationshipKind, Rule, Scenario, Status, Tier, Town, UnitKind
+from models.policy import MemberRule
+
+from ..model.objective import haversine_km
+
+Method = Literal["auto", "flow", "cp-sat"]
+STRENGTH_COST = 6
+"""A membership costs ``STRENGTH_COST − strength`` points (1 to 5)."""
+EXAMPLES = 5
+"""Towns or units named in one conflict message (all of them are in its ``entities``)."""
+
+
+class GroupResult(BaseModel):
+    """The member units of every target's group, or why they cannot be chosen."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Status
+    members: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="town_id → member unit ids in unit file order; towns without members omitted.")
+    objective: int | None = Field(None, description="Σ value(m, t) over the memberships (module docstring).")
+    kept: int = Field(0, description="Previous memberships (previous_member) kept.")
+    previous: int = Field(0, description="Previous memberships of the plan's towns.")
+    path: str = Field("", description="flow or cp-sat; empty when the scenario has no member units or rules.")
+    seconds: float = 0.0
+    conflicts: tuple[Conflict, ...] = ()
+    message: str = ""
+
+    @property
+    def has_groups(self) -> bool:
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+def composes_groups(scenario: Scenario) -> bool:
+    """Whether the scenario forms groups: it has member rules or units that may join groups."""
+    return bool(scenario.policy.groups.member_rules) or any(u.member_capacity > 0 for u in scenario.units)
+
+
+@dataclass
+class _Problem:
+    """Targets (plan towns), member-capable units, eligible (unit, target) pairs and the rules of each target."""
+
+    scenario: Scenario
+    towns: list[Town]                 # targets in town file order
+    leads: list[str]                  # lead unit id per target
+    units: pd.DataFrame               # u, unit_id, name, tier, unit_city, kind, strength, member_capacity, ...
+    pairs: pd.DataFrame               # u, t, kind, value, previous (sorted by t, u)
+    rules: list[list[int]]            # per target: indices of the member rules selecting it
+    previous_total: int = 0
+
+
+@dataclass
+class _Solution:
+    status: Status
+    chosen: np.ndarray                                  # bool per pair
+    unit_short: dict[int, int] = field(default_factory=dict)           # u → missing memberships
+    rule_short: dict[tuple[int, int], int] = field(default_factory=dict)  # (t, rule) → missing members
+    path: str = ""
+
+
+def compose_groups(scenario: Scenario, plan: Plan, *, method: Method = "auto",
+                   time_limit: float | None = None) -> GroupResult:
+    """Choose the member units of every town's group in ``plan`` (leads fixed), or say why there are none.
+
+    >>> from optimizer import load_scenario, solve
+    >>> scenario = load_scenario("scenarios/tiny-groups/scenario.yaml")
+    >>> result = compose_groups(scenario, solve(scenario).plan)
+    >>> result.status.value, result.path, sum(map(len, result.members.values()))
+    ('OPTIMAL', 'flow', 14)
+    """
+    start = time.perf_counter()
+    if not composes_groups(scenario):
+        return GroupResult(status=Status.OPTIMAL, objective=0, seconds=time.perf_counter() - start)
+    problem = _problem(scenario, plan)
+    conflicts = _prechecks(problem)
+    if conflicts:
+        return GroupResult(status=Status.INFEASIBLE, conflicts=tuple(conflicts), previous=problem.previous_total,
+                           seconds=time.perf_counter() - start,
+                           message="the member units cannot meet the group rules (counted before solving)")
+    solution = _flow(problem) if method != "cp-sat" else None
+    if solution is None:
+        if method == "flow":
+            raise ValueError("the member rules' kind sets cross at some target: the flow cannot represent them")
+        solution = _cp_sat(problem, time_limit)
+    return _result(problem, solution, start)
+
+
+def group_value(scenario: Scenario, members: dict[str, tuple[str, ...]]) -> int:
+    """Σ value(m, t) (module docstring) over the memberships ``members`` (town_id → member unit ids)."""
+    units = {u.unit_id: u for u in scenario.units}
+    towns = {t.town_id: t for t in scenario.towns}
+    policy = scenario.policy
+    previous = _previous_members(scenario)
+    total = 0
+    for town_id, unit_ids in members.items():
+        town = towns[town_id]
+        for unit_id in unit_ids:
+            unit = units[unit_id]
+            total += policy.groups.member_continuity_weight * ((unit_id, town_id) in previous)
+            total -= STRENGTH_COST - unit.strength
+            if policy.distance_weight > 0:
+                km = haversine_km(np.array([unit.lon]), np.array([unit.lat]), np.array([town.lon]), np.array([town.lat]))
+                total -= int(np.rint(policy.distance_weight * km)[0])
+    return total
+
+
+def _previous_members(scenario: Scenario) -> set[tuple[str, str]]:
+    return {(r.unit_id, r.town_id or "") for r in scenario.relationships
+            if r.kind is RelationshipKind.PREVIOUS_MEMBER}
+
+
+def selects(rule: MemberRule, town: Town) -> bool:
+    """Whether ``rule`` applies to ``town``'s group: each non-empty selector matches by any of its values."""
+    return ((not rule.cities or town.city in rule.cities)
+            and (not rule.needs or bool(town.need_tags & set(rule.needs)))
+            and (not rule.flags or bool(town.flags & set(rule.flags))))
+
+
+def _problem(scenario: Scenario, plan: Plan) -> _Problem:
+    lead = plan.lead_of()
+    unit_of = {u.unit_id: u for u in scenario.units}
+    towns = [t for t in scenario.towns if t.town_id in lead and lead[t.town_id] in unit_of]
+    leads = [lead[t.town_id] for t in towns]
+    targets = pd.DataFrame({
+        "t": range(len(towns)), "town_id": [t.town_id for t in towns], "town_city": [t.city for t in towns],
+        "county": [t.county for t in towns], "lead_id": leads,
+        "lead_city": [unit_of[u].city or "" for u in leads],
+        "town_lon": [t.lon for t in towns], "town_lat": [t.lat for t in towns]})
+    rows = [(u.unit_id, u.name, u.tier.value, u.city or "", u.kind.value, u.strength, u.member_capacity,
+             u.min_memberships, u.lon, u.lat) for u in scenario.units if u.member_capacity > 0]
+    units = pd.DataFrame(rows, columns=["unit_id", "name", "tier", "unit_city", "kind", "strength", "member_capacity",
+                                        "min_memberships", "unit_lon", "unit_lat"])
+    units["u"] = range(len(units))
+    pairs = _eligible(scenario, units, targets)
+    previous = _previous_members(scenario)
+    target_ids = set(targets["town_id"])
+    pairs["previous"] = [(u, t) in previous for u, t in zip(pairs["unit_id"], pairs["town_id"], strict=True)]
+    policy = scenario.policy
+    value = (policy.groups.member_continuity_weight * pairs["previous"].to_numpy(dtype=np.int64)
+             - (STRENGTH_COST - pairs["strength"].to_numpy(dtype=np.int64)))
+    if policy.distance_weight > 0 and len(pairs):
+        km = haversine_km(pairs["unit_lon"], pairs["unit_lat"], pairs["town_lon"], pairs["town_lat"])
+        value -= np.rint(policy.distance_weight * km).astype(np.int64)
+    pairs["value"] = value
+    rules = [[i for i, rule in enumerate(policy.groups.member_rules) if selects(rule, town)] for town in towns]
+    return _Problem(scenario=scenario, towns=towns, leads=leads, units=units, pairs=pairs, rules=rules,
+                    previous_total=sum(t in target_ids for _, t in previous))
+
+
+def _eligible(scenario: Scenario, units: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Eligible (member unit, target) pairs, sorted by (target, unit): the lead-eligibility rules, not the lead
+    itself, and (``members_share_lead_city``) PRD and local members only with a lead of their own city."""
+    counterparts = pd.DataFrame([(c.prd_city, c.target_city) for c in scenario.counterparts],
+                                columns=["prd_city", "target_city"])
+    provincial = units[units["tier"] == Tier.PROVINCIAL.value].merge(targets, how="cross")
+    local = units[units["tier"] == Tier.LOCAL.value].merge(targets, left_on="unit_city", right_on="town_city")
+    prd = (units[units["tier"] == Tier.PRD.value]
+           .merge(counterparts, left_on="unit_city", right_on="prd_city")
+           .merge(targets, left_on="target_city", right_on="town_city"))
+    columns = [*units.columns, *targets.columns.drop("t"), "t"]
+    pairs = pd.concat([frame[columns] for frame in (prd, provincial, local)], ignore_index=True)
+    pairs = pairs[pairs["unit_id"] != pairs["lead_id"]]
+    paired = pd.DataFrame([(r.unit_id, r.county) for r in scenario.relationships
+                           if r.kind is RelationshipKind.COUNTY_PAIRING], columns=["unit_id", "county"])
+    if not paired.empty:
+        allowed = pairs.merge(paired.drop_duplicates(), on=["unit_id", "county"], how="left", indicator=True)
+        pairs = pairs[(~pairs["unit_id"].isin(set(paired["unit_id"]))).to_numpy()
+                      | (allowed["_merge"] == "both").to_numpy()]
+    if scenario.policy.groups.members_share_lead_city:
+        pairs = pairs[(pairs["tier"] == Tier.PROVINCIAL.value) | (pairs["unit_city"] == pairs["lead_city"])]
+    return pairs.sort_values(["t", "u"], kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- pre-solve counting: proofs in policy words
+
+
+def _prechecks(problem: _Problem) -> list[Conflict]:
+    """Necessary conditions, each failure a proof: rules that clash at a target, a rule with too few eligible
+    units of its kinds at a target, a unit with fewer eligible targets than its ``min_memberships``."""
+    policy = problem.scenario.policy.groups
+    conflicts: list[Conflict] = []
+    for i, rule in enumerate(policy.member_rules):
+        if policy.max_members is not None and rule.min > policy.max_members and any(i in r for r in problem.rules):
+            conflicts.append(Conflict(
+                rules=(Rule.GROUPS,), figures={"min": rule.min, "max_members": policy.max_members},
+                message=f"{_rule_text(i, rule)} asks for {rule.min} members, but max_members allows {policy.max_members}",
+                message_zh=f"成员规则 {i + 1} 要求至少 {rule.min} 个成员单位，但 max_members 只允许 {policy.max_members} 个"))
+    conflicts += _clashing_rules(problem)
+    pairs = problem.pairs
+    counts = pairs.groupby(["t", "kind"]).size().to_dict()
+    for i, rule in enumerate(policy.member_rules):
+        short = []
+        for t, rules in enumerate(problem.rules):
+            have = sum(counts.get((t, kind.value), 0) for kind in rule.kinds)
+            if i in rules and have < rule.min:
+                short.append((t, have))
+        if short:
+            conflicts.append(_too_few_candidates(problem, i, rule, short))
+    per_unit = pairs.groupby("u").size()
+    needy = problem.units[problem.units["min_memberships"] > problem.units["u"].map(per_unit).fillna(0)]
+    if len(needy):
+        have = needy["u"].map(per_unit).fillna(0).astype(int)
+        listed = [f"{row.name} ({row.unit_id}) {h} of {row.min_memberships}"
+                  for row, h in zip(needy.itertuples(), have, strict=True)]
+        conflicts.append(Conflict(
+            rules=(Rule.GROUPS,), entities=tuple(needy["unit_id"]),
+            figures={"units": len(needy), "shortfall": int((needy["min_memberships"] - have).sum())},
+            message=f"{len(needy)} units must join more groups (min_memberships) than they are eligible for "
+                    f"(eligible groups of min_memberships): {_examples(listed)}; {_eligibility_note(problem)[0]}",
+            message_zh=f"{len(needy)} 个单位须参与的组团数（min_memberships）多于其可参与的组团数：{_examples(listed)}；"
+                       f"{_eligibility_note(problem)[1]}"))
+    return conflicts
+
+
+_ELIGIBILITY_EN = ("a unit may join a group when its member_capacity > 0, it is not the group's lead, PRD units only "
+                   "in their counterpart cities, local units only in their own city, county pairings respected")
+_ELIGIBILITY_ZH = "可参与组团的条件：member_capacity > 0、不是该组团的牵头单位、珠三角单位只在对口城市、本市单位只在本市、遵守县级结对"
+
+
+def _eligibility_note(problem: _Problem) -> tuple[str, str]:
+    if problem.scenario.policy.groups.members_share_lead_city:
+        return (f"{_ELIGIBILITY_EN}, PRD and local units only in groups led by a unit of their city",
+                f"{_ELIGIBILITY_ZH}、珠三角和本市单位只参与本市单位牵头的组团")
+    return _ELIGIBILITY_EN, _ELIGIBILITY_ZH
+
+
+def _clashing_rules(problem: _Problem) -> list[Conflict]:
+    """Two rules selecting one group whose bounds on the same kinds cannot both hold (a min above a max on a
+    subset of its kinds)."""
+    rules = problem.scenario.policy.groups.member_rules
+    found: dict[tuple[int, int], list[int]] = {}
+    for t, selected in enumerate(problem.rules):
+        for i in selected:
+            for j in selected:
+                high = rules[j].max
+                if i != j and high is not None and set(rules[i].kinds) <= set(rules[j].kinds) and rules[i].min > high:
+                    found.setdefault((i, j), []).append(t)
+    return [Conflict(
+        rules=(Rule.GROUPS,), entities=tuple(problem.towns[t].town_id for t in towns),
+        figures={"min": rules[i].min, "max": rules[j].max or 0, "towns": len(towns)},
+        message=f"{_rule_text(i, rules[i])} and {_rule_text(j, rules[j])} both select {len(towns)} groups "
+                f"({_examples([_town_text(problem, t) for t in towns])}): at least {rules[i].min} and at most "
+                f"{rules[j].max} members of overlapping kinds cannot both hold",
+        message_zh=f"成员规则 {i + 1} 与 {j + 1} 同时适用于 {len(towns)} 个组团：至少 {rules[i].min} 个与至多 {rules[j].max} 个无法同时满足")
+        for (i, j), towns in found.items()]
+
+
+def _too_few_candidates(problem: _Problem, i: int, rule: MemberRule, short: list[tuple[int, int]]) -> Conflict:
+    note_en, note_zh = _eligibility_note(problem)
+    listed = [f"{_town_text(problem, t)} has {have} of {rule.min}" for t, have in short]
+    kinds = _kinds(rule)
+    return Conflict(
+        rules=(Rule.GROUPS,), entities=tuple(problem.towns[t].town_id for t, _ in short),
+        figures={"towns": len(short), "shortfall": sum(rule.min - have for _, have in short)},
+        message=f"{_rule_text(i, rule)} cannot hold in {len(short)} groups: too few eligible {kinds} units may join "
+                f"them — {_examples(listed)}; {note_en}: add such units or raise their member_capacity",
+        message_zh=f"成员规则 {i + 1} 在 {len(short)} 个组团无法满足：可参与的 {kinds} 类单位不足 —— "
+                   f"{_examples(listed)}；{note_zh}")
+
+
+# ---------------------------------------------------------------- min-cost flow (laminar rules)
+
+
+def _flow(problem: _Problem) -> _Solution | None:
+    """The composition as a min-cost flow, or ``None`` if some target's rules cross (not laminar).
+
+    source → unit (``min_memberships`` at −BIG, the rest of ``member_capacity`` free) → the target's leaf node of
+    the unit's kind (1, −value) → rule-set nodes up the laminar tree (each: its min at −BIG, up to its max free) →
+    target root (``max_members``) → sink; a free source → sink arc takes the unused capacity.
+    """
+    rules = problem.scenario.policy.groups.member_rules
+    pairs = problem.pairs
+    infinite = len(pairs) + 1
+    net = _Network(big=int(np.abs(pairs["value"].to_numpy()).sum()) + 1)
+    source, sink = net.node(), net.node()
+    unit_node = {int(u): net.node() for u in problem.units["u"]}
+    for row in problem.units.itertuples():
+        net.bounded(source, unit_node[row.u], int(row.min_memberships), int(row.member_capacity), ("unit", int(row.u), 0))
+    max_members = problem.scenario.policy.groups.max_members
+    trees: dict[tuple[int, ...], _Tree | None] = {}
+    leaf: dict[tuple[int, str], int] = {}
+    for t, selected in enumerate(problem.rules):
+        if tuple(selected) not in trees:
+            trees[tuple(selected)] = _laminar([(i, rules[i]) for i in selected])
+        tree = trees[tuple(selected)]
+        if tree is None:
+            return None
+        root = net.node()
+        set_node = {kinds: net.node() for kinds in tree.sets}
+        net.bounded(root, sink, 0, infinite if max_members is None else max_members, ("root", t, 0))
+        for kinds, (low, high, first) in tree.sets.items():
+            parent = tree.parent[kinds]
+            net.bounded(set_node[kinds], root if parent is None else set_node[parent], low,
+                        infinite if high is None else high, ("rule", t, first))
+        for kind, kinds in tree.leaf.items():
+            leaf[(t, kind)] = root if kinds is None else set_node[kinds]
+    first_pair = len(net.tails)
+    for u, t, kind, value in zip(pairs["u"], pairs["t"], pairs["kind"], pairs["value"], strict=True):
+        net.arc(unit_node[int(u)], leaf[(int(t), kind)], 1, -int(value))
+    supply = int(problem.units["member_capacity"].sum())
+    net.arc(source, sink, supply, 0)
+    flows = net.solve({source: supply, sink: -supply})
+    solution = _Solution(status=Status.OPTIMAL, chosen=flows[first_pair:first_pair + len(pairs)] == 1, path="flow")
+    for index, (what, a, b) in net.required:
+        missing = net.caps[index] - int(flows[index])
+        if missing and what == "unit":
+            solution.unit_short[a] = missing
+        elif missing:
+            solution.rule_short[(a, b)] = missing
+    return solution
+
+
+@dataclass
+class _Network:
+    """Arc lists of a min-cost flow; a lower bound is an arc at cost −``big`` (filled first) beside a free one."""
+
+    big: int
+    nodes: int = 0
+    tails: list[int] = field(default_factory=list)
+    heads: list[int] = field(default_factory=list)
+    caps: list[int] = field(default_factory=list)
+    costs: list[int] = field(default_factory=list)
+    required: list[tuple[int, tuple[str, int, int]]] = field(default_factory=list)
+
+    def node(self) -> int:
+        self.nodes += 1
+        return self.nodes - 1
+
+    def arc(self, tail: int, head: int, capacity: int, cost: int) -> None:
+        self.tails.append(tail)
+        self.heads.append(head)
+        self.caps.append(capacity)
+        self.costs.append(cost)
+
+    def bounded(self, tail: int, head: int, low: int, high: int, key: tuple[str, int, int]) -> None:
+        """``low ≤ flow ≤ high``; the low part is ``required`` (its shortfall is what the key names)."""
+        if low > 0:
+            self.required.append((len(self.tails), key))
+            self.arc(tail, head, low, -self.big)
+        if high > low:
+            self.arc(tail, head, high - low, 0)
+
+    def solve(self, supplies: dict[int, int]) -> np.ndarray:
+        solver = min_cost_flow.SimpleMinCostFlow()
+        solver.add_arcs_with_capacity_and_unit_cost(
+            np.array(self.tails, dtype=np.int32), np.array(self.heads, dtype=np.int32),
+            np.array(self.caps, dtype=np.int64), np.array(self.costs, dtype=np.int64))
+        for node, supply in supplies.items():
+            solver.set_node_supply(node, supply)
+        status = solver.solve()
+        if status != solver.OPTIMAL:
+            raise RuntimeError(f"the group flow network returned status {status} (a bug: please report the scenario)")
+        return np.asarray(solver.flows(np.arange(len(self.tails))), dtype=np.int64)
+
+
+@dataclass
+class _Tree:
+    """A target's rules as a laminar tree of kind sets: (merged min, max, rule giving the min) per set, each
+    set's parent (the smallest set containing it; ``None`` = the target root) and each kind's leaf set."""
+
+    sets: dict[frozenset[str], tuple[int, int | None, int]]
+    parent: dict[frozenset[str], frozenset[str] | None]
+    leaf: dict[str, frozenset[str] | None]
+
+
+def _laminar(selected: Iterable[tuple[int, MemberRule]]) -> _Tree | None:
+    sets: dict[frozenset[str], tuple[int, int | None, int]] = {}
+    for i, rule in selected:
+        kinds = frozenset(k.value for k in rule.kinds)
+        low, high, first = sets.get(kinds, (0, None, i))
+        if rule.min > low:
+            low, first = rule.min, i
+        if rule.max is not None:
+            high = rule.max if high is None else min(high, rule.max)
+        sets[kinds] = (low, high, first)
+    for a in sets:
+        for b in sets:
+            if a & b and not (a <= b or b <= a):
+                return None
+
+    def smallest(candidates: list[frozenset[str]]) -> frozenset[str] | None:
+        return min(candidates, key=lambda s: (len(s), sorted(s)), default=None)
+
+    parent = {a: smallest([b for b in sets if a < b]) for a in sets}
+    leaf = {k.value: smallest([s for s in sets if k.value in s]) for k in UnitKind}
+    return _Tree(sets=sets, parent=parent, leaf=leaf)
+
+
+# ---------------------------------------------------------------- CP-SAT (the general case)
+
+
+def _cp_sat(problem: _Problem, time_limit: float | None) -> _Solution:
+    from ..solve import settings_for, solve_interruptibly, solver_parameters
+
+    rules = problem.scenario.policy.groups.member_rules
+    pairs = problem.pairs
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{i}") for i in range(len(pairs))]
+    shortfalls: list[tuple[cp_model.IntVar, tuple[str, int, int]]] = []
+
+    def bound(index: np.ndarray, low: int, high: int | None, key: tuple[str, int, int]) -> None:
+        total = sum((x[i] for i in index.tolist()), cp_model.LinearExpr.constant(0))
+        if low > 0:
+            short = model.new_int_var(0, low, f"short_{key[0]}_{key[1]}_{key[2]}")
+            model.add(total + short >= low)
+            shortfalls.append((short, key))
+        if high is not None:
+            model.add(total <= high)
+
+    by_unit = pairs.groupby("u").indices
+    for row in problem.units.itertuples():
+        index = by_unit.get(row.u, np.array([], dtype=np.int64))
+        bound(index, int(row.min_memberships), int(row.member_capacity), ("unit", int(row.u), 0))
+    by_target = pairs.groupby("t").indices
+    kinds = pairs["kind"].to_numpy()
+    max_members = problem.scenario.policy.groups.max_members
+    for t, selected in enumerate(problem.rules):
+        index = by_target.get(t, np.array([], dtype=np.int64))
+        bound(index, 0, max_members, ("root", t, 0))
+        for i in selected:
+            counted = index[np.isin(kinds[index], [k.value for k in rules[i].kinds])]
+            bound(counted, rules[i].min, rules[i].max, ("rule", t, i))
+    values = pairs["value"].to_numpy()
+    big = int(np.abs(values).sum()) + 1
+    model.maximize(sum((int(v) * x[i] for i, v in enumerate(values.tolist()) if v), cp_model.LinearExpr.constant(0))
+                   - big * sum((s for s, _ in shortfalls), cp_model.LinearExpr.constant(0)))
+    settings = settings_for(problem.scenario, time_limit=time_limit)
+    solver = cp_model.CpSolver()
+    for name, value in solver_parameters(settings).items():
+        setattr(solver.parameters, name, value)
+    status = solve_interruptibly(solver, model, None)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return _Solution(status=Status.UNKNOWN, chosen=np.zeros(len(pairs), dtype=bool), path="cp-sat")
+    chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
+    solution = _Solution(status=Status.OPTIMAL if status == cp_model.OPTIMAL else Status.FEASIBLE, chosen=chosen,
+                         path="cp-sat")
+    for short, (what, a, b) in shortfalls:
+        missing = int(solver.value(short))
+        if missing and what == "unit":
+            solution.unit_short[a] = missing
+        elif missing:
+            solution.rule_short[(a, b)] = missing
+    if (solution.unit_short or solution.rule_short) and solution.status is Status.FEASIBLE:
+        # a shortfall is proven only when no composition without one can reach the bound
+        if solver.best_objective_bound >= -int(np.abs(values).sum()):
+            solution.status = Status.UNKNOWN
+    return solution
+
+
+# ---------------------------------------------------------------- result and conflicts
+
+
+def _result(problem: _Problem, solution: _Solution, start: float) -> GroupResult:
+    common = dict(previous=problem.previous_total, path=solution.path)
+    if solution.status is Status.UNKNOWN:
+        return GroupResult(status=Status.UNKNOWN, seconds=time.perf_counter() - start, **common,
+                           message="no group composition found within the time limit; raise --time-limit")
+    if solution.unit_short or solution.rule_short:
+        return GroupResult(status=Status.INFEASIBLE, conflicts=tuple(_shortfall_conflicts(problem, solution)),
+                           seconds=time.perf_counter() - start, **common,
+                           message="the member units cannot meet the group rules: the best composition still "
+                                   "leaves the shortfalls listed")
+    chosen = problem.pairs[solution.chosen]
+    order = {u.unit_id: k for k, u in enumerate(problem.scenario.units)}
+    members: dict[str, list[str]] = {}
+    for town_id, unit_id in zip(chosen["town_id"], chosen["unit_id"], strict=True):
+        members.setdefault(town_id, []).append(unit_id)
+    return GroupResult(
+        status=solution.status, members={t: tuple(sorted(m, key=order.__getitem__)) for t, m in members.items()},
+        objective=int(chosen["value"].sum()), kept=int(chosen["previous"].sum()),
+        seconds=time.perf_counter() - start, **common)
+
+
+def _shortfall_conflicts(problem: _Problem, solution: _Solution) -> list[Conflict]:
+    rules = problem.scenario.policy.groups.member_rules
+    conflicts = []
+    per_rule: dict[int, list[tuple[int, int]]] = {}
+    for (t, i), missing in sorted(solution.rule_short.items()):
+        per_rule.setdefault(i, []).append((t, missing))
+    for i, short in per_rule.items():
+        rule = rules[i]
+        listed = [f"{_town_text(problem, t)} lacks {missing}" for t, missing in short]
+        demand = sum(rule.min for selected in problem.rules if i in selected)
+        conflicts.append(Conflict(
+            rules=(Rule.GROUPS,), entities=tuple(problem.towns[t].town_id for t, _ in short),
+            figures={"towns": len(short), "shortfall": sum(m for _, m in short), "needed": demand},
+            message=f"{_rule_text(i, rule)} needs {demand} memberships over the groups it selects; the best "
+                    f"composition within the units' member_capacity, max_members and the other rules still leaves "
+                    f"{len(short)} groups short: {_examples(listed)}. Raise the member_capacity of eligible "
+                    f"{_kinds(rule)} units, add such units or lower the rule's min",
+            message_zh=f"成员规则 {i + 1} 在所适用的组团共需 {demand} 个成员名额；在单位参与上限、max_members 和其他规则下，"
+                       f"最优组团方案仍有 {len(short)} 个组团不足：{_examples(listed)}。请提高可参与的 {_kinds(rule)} 类单位的 "
+                       "member_capacity、增加此类单位或降低该规则的 min"))
+    if solution.unit_short:
+        units = problem.units.set_index("u")
+        listed = [f"{units.at[u, 'name']} ({units.at[u, 'unit_id']}) lacks {missing} of "
+                  f"{units.at[u, 'min_memberships']}" for u, missing in sorted(solution.unit_short.items())]
+        conflicts.append(Conflict(
+            rules=(Rule.GROUPS,), entities=tuple(str(units.at[u, "unit_id"]) for u in sorted(solution.unit_short)),
+            figures={"units": len(solution.unit_short), "shortfall": sum(solution.unit_short.values())},
+            message=f"{len(solution.unit_short)} units cannot join as many groups as their min_memberships: the "
+                    f"groups they may join are full (max_members, the rules' max) — {_examples(listed)}. Lower their "
+                    "min_memberships or raise max_members",
+            message_zh=f"{len(solution.unit_short)} 个单位无法参与 min_memberships 要求的组团数：其可参与的组团已满"
+                       f"（max_members、规则上限）—— {_examples(listed)}"))
+    return conflicts
+
+
+def _kinds(rule: MemberRule) -> str:
+    return "/".join(k.value for k in rule.kinds)
+
+
+def _rule_text(i: int, rule: MemberRule) -> str:
+    if rule.max is None:
+        span = f"at least {rule.min}"
+    elif rule.min == rule.max:
+        span = f"exactly {rule.min}"
+    else:
+        span = f"{rule.min} to {rule.max}" if rule.min else f"at most {rule.max}"
+    where = [f"{name} {', '.join(values)}" for name, values in
+             (("cities", rule.cities), ("needs", rule.needs), ("flags", rule.flags)) if values]
+    scope = f" in groups of towns with {'; '.join(where)}" if where else " in every group"
+    return f"member rule {i + 1} ({span} {_kinds(rule)}{scope})"
+
+
+def _town_text(problem: _Problem, t: int) -> str:
+    town = problem.towns[t]
+    return f"{town.name} ({town.town_id}, led by {problem.leads[t]})"
+
+
+def _examples(items: list[str]) -> str:
+    shown = ", ".join(items[:EXAMPLES])
+    return shown if len(items) <= EXAMPLES else f"{shown} and {len(items) - EXAMPLES} more"
