@@ -35,6 +35,11 @@ from .html_report import render as render_report
 from .excel import plan_workbook
 from .report import plan_csv, plan_frame, summary, to_json, write_outputs
 from .solve import solve as solve_scenario
+from .solve import settings_for
+from .grid import load_variants
+from .pareto import pareto_svg
+from .sweep import SECONDS, setting_columns, sweep_csv
+from .sweep import sweep as run_sweep
 from .template import template_workbook
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -306,6 +311,79 @@ def budget(
         except OSError as exc:
             _fail(f"cannot write to {out}: {exc.strerror or exc}")
         out_console.print(f"  written to {escape(str(out))}/", highlight=False)
+
+
+@app.command()
+@_interruptible
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file or .xlsx workbook: the base of every variant.")],
+    grid: Annotated[Path, typer.Option("--grid", help="Grid file (YAML): the variants to solve (see README).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder for sweep.csv and pareto.svg "
+                                                                "(default: out/ and the grid file's name).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Local worker processes (default: one per core); each "
+                                                            "solves one variant at a time with one CP-SAT worker.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Address of a running dask scheduler (tcp://host:8786): "
+                                                       "solve there instead of on local processes.")] = None,
+    time_limit: Annotated[float | None, typer.Option(help="Seconds per variant (default: the scenario's solver "
+                                                          "block).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing on success.")] = False,
+    allow_outside: AllowOutside = False,
+) -> None:
+    """Solve every variant of GRID in parallel (dask) and write OUT/sweep.csv and OUT/pareto.svg."""
+    loaded = _load(scenario, allow_outside)
+    try:
+        variants = load_variants(grid, loaded)
+        settings_for(loaded, time_limit=time_limit)
+    except (ScenarioError, ValueError) as exc:
+        _fail(str(exc))
+    if workers is not None and scheduler is not None:
+        _fail("--workers sizes the local cluster; a --scheduler's cluster has its own workers")
+    folder = out if out is not None else Path("out") / grid.stem
+    if folder.exists() and not folder.is_dir():
+        _fail(f"--out {folder} exists and is not a folder")
+    with contextlib.ExitStack() as stack:
+        status = None if quiet else stack.enter_context(err_console.status("sweeping …"))
+
+        def show(done: int, total: int) -> None:
+            if status is not None:
+                status.update(f"sweeping … {done} of {total} variants")
+        try:
+            table = run_sweep(loaded, variants, workers=workers, scheduler=scheduler, time_limit=time_limit,
+                              progress=show)
+        except OSError as exc:  # unreachable scheduler (distributed raises OSError subclasses, also on timeouts)
+            _fail(f"cannot reach the dask scheduler at {scheduler}: {exc}")
+    keys = setting_columns(table)
+    svg = pareto_svg(table, keys, title=f"{loaded.name}: changed previous leads against plan value")
+    try:
+        write_outputs(folder, {"sweep.csv": sweep_csv(table), "pareto.svg": svg}, stale=())
+    except OSError as exc:
+        _fail(f"cannot write to {folder}: {exc.strerror or exc}")
+    failed = table[table["status"].eq("ERROR") | table["audit_passed"].eq(False).fillna(False)]
+    if not quiet or len(failed):
+        _print_sweep(table, keys, failed, folder)
+    if len(failed):
+        raise typer.Exit(1)
+
+
+def _print_sweep(table: Any, keys: list[str], failed: Any, folder: Path) -> None:
+    counts = ", ".join(f"{n} {s}" for s, n in table["status"].value_counts(sort=False).items())
+    seconds = table[list(SECONDS)].sum(axis=1)
+    out_console.print(f"{len(table)} variants: {counts}; median {seconds.median():.2f} s per variant",
+                      highlight=False)
+    shown = table[keys].map(lambda v: json.dumps(v, ensure_ascii=False))
+    varying = [k for k in keys if shown[k].nunique() > 1]
+    front = Table("variant", "changes", "value", "objective", "settings that vary", title="Pareto front (first 20)")
+    for i in table[table["pareto"]].sort_values(["changes", "value"]).index[:20]:
+        row = table.loc[i]
+        front.add_row(escape(str(row["variant"])), str(row["changes"]), str(row["value"]), str(row["objective"]),
+                      escape("; ".join(f"{k} = {shown.at[i, k]}" for k in varying)))
+    if front.rows:
+        out_console.print(front)
+    for row in failed.to_dict("records"):
+        out_console.print(f"  [red]✗[/] {escape(str(row['variant']))}: {escape(str(row['status']))}, audit "
+                          f"{'passed' if row['audit_passed'] else 'failed'}: {escape(str(row['message']))}",
+                          highlight=False)
+    out_console.print(f"  written to {escape(str(folder))}/ (sweep.csv, pareto.svg)", highlight=False)
 
 
 def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport | None, out: Path) -> None:

@@ -1,0 +1,177 @@
+"""Sweeps: solve every variant of a grid in parallel on dask and collect one table.
+
+The same code runs on a local cluster (``LocalCluster``: one single-threaded worker process per core) and on
+an existing dask cluster (``scheduler="tcp://host:8786"``). The base scenario travels to each worker once
+(``scatter``, broadcast); a task carries only a variant's settings and rebuilds the variant on the worker
+(:func:`optimizer.grid.apply`, milliseconds). Each variant is solved with one CP-SAT worker and the scenario's
+seed, audited, and reported in variant order, so the table is the same however the tasks were scheduled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from models import Scenario, SolveResult, Tier
+
+from .audit import audit, plan_value
+from .grid import Variant, apply
+from .pareto import pareto_front
+from .report import continuity_counts, neutralise
+from .solve import solve
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+RESULT_COLUMNS = ["status", "objective", "value", "bound", "gap", "path", "changes",
+                  *(t.value for t in Tier), "audit_passed", "build_s", "solve_s", "message"]
+"""Per variant, after its id and settings: the solve's evidence, plan value without the stability rewards,
+changed previous leads, towns per tier, the audit's verdict, seconds, and why there is no plan."""
+SECONDS = ("build_s", "solve_s")
+"""The only columns that differ between two runs of the same sweep."""
+
+Progress = Callable[[int, int], None]
+"""Called with (variants done, variants in all) as results arrive."""
+
+
+def solve_variant(base: Scenario, settings: Mapping[str, Any], time_limit: float | None = None) -> dict[str, Any]:
+    """One task: build the variant from the base scenario, solve it (one CP-SAT worker, the scenario's seed)
+    and audit the plan. Returns the :data:`RESULT_COLUMNS` of its row."""
+    scenario = apply(base, settings)
+    return result_row(scenario, solve(scenario, time_limit=time_limit, workers=1))
+
+
+def result_row(scenario: Scenario, result: SolveResult) -> dict[str, Any]:
+    """A variant's result columns. ``audit_passed``: the independent audit finds no violation and recomputes
+    the solver's objective; ``value`` is the objective without the continuity and baseline rewards, so plans
+    made under different weights compare fairly (:func:`optimizer.audit.plan_value`)."""
+    row: dict[str, Any] = {"status": result.status.value, "objective": result.objective, "value": None,
+                           "bound": result.best_bound, "gap": result.gap, "path": result.path, "changes": None,
+                           **{t.value: None for t in Tier}, "audit_passed": None,
+                           "build_s": round(result.build_seconds, 4), "solve_s": round(result.solve_seconds, 4),
+                           "message": "; ".join(c.message for c in result.conflicts) or result.message}
+    if result.plan is not None:
+        report = audit(scenario, result.plan)
+        neutral = scenario.policy.model_copy(update={"continuity_weight": 0, "baseline_weight": 0})
+        tier_of = {u.unit_id: u.tier.value for u in scenario.units}
+        tiers = Counter(tier_of[a.unit_id] for a in result.plan.assignments)
+        row |= {"value": plan_value(scenario.model_copy(update={"policy": neutral}), result.plan),
+                "changes": continuity_counts(scenario, result.plan)["changed"],
+                **{t.value: tiers.get(t.value, 0) for t in Tier},
+                "audit_passed": report.passed and report.structure.get("objective") == result.objective}
+    return row
+
+
+def sweep(scenario: Scenario, variants: Sequence[Variant], *, workers: int | None = None,
+          scheduler: str | None = None, time_limit: float | None = None,
+          progress: Progress | None = None) -> pd.DataFrame:
+    """Solve every variant on dask and return one row per variant, in variant order.
+
+    ``scheduler`` is the address of a running dask scheduler (``tcp://host:8786``); without it a
+    ``LocalCluster`` of ``workers`` processes (default: one per core) runs on this machine. The workers of a
+    cluster need bangfu installed. Columns: ``variant``, each grid key's value, :data:`RESULT_COLUMNS`, and
+    ``pareto`` (no other plan has fewer changes and at least the value, or the changes and more value).
+    A task that fails (a bug, a lost worker) gives a row of status ``ERROR`` with the error as message.
+
+    >>> from optimizer import load_scenario
+    >>> from optimizer.grid import GridFile, variants
+    >>> base = load_scenario("scenarios/tiny/scenario.yaml")
+    >>> grid = GridFile(axes={"policy.max_changes": [0, 2]})
+    >>> table = sweep(base, variants(grid, base), workers=1)
+    >>> table[["policy.max_changes", "status", "changes"]].values.tolist()
+    [[0, 'OPTIMAL', 0], [2, 'OPTIMAL', 1]]
+    """
+    if not variants:
+        return _table(variants, [])
+    with _client(scheduler, workers or min(os.cpu_count() or 1, len(variants))) as client:
+        from distributed import as_completed
+
+        base = client.scatter(scenario, broadcast=True, hash=False)
+        futures = [client.submit(solve_variant, base, dict(v.settings), time_limit, pure=False) for v in variants]
+        index = {future.key: i for i, future in enumerate(futures)}
+        rows: list[dict[str, Any]] = [{} for _ in variants]
+        try:
+            done = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
+            for count, (future, outcome) in enumerate(done, 1):
+                rows[index[future.key]] = outcome if isinstance(outcome, dict) else _error_row(outcome)
+                if progress:
+                    progress(count, len(variants))
+        finally:  # also on Ctrl-C: a shared cluster must not go on solving a sweep nobody waits for
+            client.cancel(futures)
+    return _table(variants, rows)
+
+
+@contextmanager
+def _client(scheduler: str | None, workers: int) -> Iterator[Client]:
+    """A client of the cluster at ``scheduler``, or of a new local cluster of single-threaded processes.
+
+    ``distributed`` is imported here, not at the top: it costs about half a second, which every other
+    ``bangfu`` command would pay."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        with Client(scheduler, set_as_default=False) as client:
+            yield client
+        return
+    with (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                       silence_logs=logging.ERROR) as cluster,
+          Client(cluster, set_as_default=False) as client):
+        yield client
+
+
+def _error_row(error: BaseException) -> dict[str, Any]:
+    return {column: None for column in RESULT_COLUMNS} | {"status": "ERROR", "audit_passed": False,
+                                                          "message": f"{type(error).__name__}: {error}"}
+
+
+_INTEGERS = ("objective", "value", "changes", *(t.value for t in Tier))
+
+
+def _table(variants: Sequence[Variant], rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """The sweep table: settings as the grid gives them (object columns: 2 stays 2 beside an empty value),
+    counts as nullable integers, then the Pareto flag."""
+    keys = list(dict.fromkeys(k for v in variants for k in v.values))
+    columns: dict[str, pd.Series] = {"variant": pd.Series([v.id for v in variants], dtype=object)}
+    columns |= {key: pd.Series([v.values.get(key) for v in variants], dtype=object) for key in keys}
+    for name in RESULT_COLUMNS:
+        values = [row.get(name) for row in rows]
+        dtype = "Int64" if name in _INTEGERS else "boolean" if name == "audit_passed" else \
+            "float64" if name in ("bound", "gap", *SECONDS) else object
+        columns[name] = pd.Series(values, dtype=dtype)
+    frame = pd.DataFrame(columns)
+    has_plan = frame["status"].isin(["OPTIMAL", "FEASIBLE"]) & frame["audit_passed"].eq(True).fillna(False)
+    front = pareto_front(frame.loc[has_plan, "changes"].to_numpy(dtype=float),
+                         frame.loc[has_plan, "value"].to_numpy(dtype=float))
+    frame["pareto"] = False
+    frame.loc[has_plan[has_plan].index[front], "pareto"] = True
+    return frame
+
+
+def setting_columns(table: pd.DataFrame) -> list[str]:
+    """The grid keys' columns of a sweep table (between ``variant`` and ``status``)."""
+    return list(table.columns[1: table.columns.get_loc("status")])
+
+
+def sweep_csv(table: pd.DataFrame) -> str:
+    """The text of ``sweep.csv``: settings as written in the grid (lists and mappings as JSON), no value as an
+    empty cell, formula-like text neutralised (:func:`optimizer.report.neutralise`)."""
+    def cell(value: Any) -> str:
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        if isinstance(value, list | dict):
+            return json.dumps(value, ensure_ascii=False)
+        return str(neutralise(value))
+    out = table.copy()
+    for name in out.columns:
+        if out[name].dtype == object:
+            out[name] = [cell(v) for v in out[name]]
+    text: str = out.to_csv(index=False)
+    return text
