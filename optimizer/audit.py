@@ -16,12 +16,15 @@ import networkx as nx
 
 from models import AuditReport, Category, Plan, RelationshipKind, Rule, Scenario, Tier, Violation
 
+from .teams.groups_audit import check_groups, group_structure
+
 _TIER_ORDER = ("prd", "provincial", "local")
 
 
 def pairing_graph(scenario: Scenario, plan: Plan) -> nx.MultiDiGraph:
     """Nodes ``("town", id)``, ``("unit", id)``, ``("city", name)``, ``("county", name)``; edges by ``kind``:
-    ``lead`` (the plan), ``previous``, ``baseline`` (the plan being revised), ``county_pairing`` (unit → county), ``counterpart`` (city → city).
+    ``lead`` (the plan), ``previous``, ``baseline`` (the plan being revised), ``county_pairing`` (unit → county), ``counterpart`` (city → city),
+    ``member`` (a member unit of the town's group) and ``previous_member``.
 
     >>> from optimizer import load_scenario, pairing_graph, solve
     >>> scenario = load_scenario("scenarios/tiny/scenario.yaml")
@@ -39,12 +42,16 @@ def pairing_graph(scenario: Scenario, plan: Plan) -> nx.MultiDiGraph:
     for r in scenario.relationships:
         if r.kind is RelationshipKind.PREVIOUS_LEAD:
             g.add_edge(("unit", r.unit_id), ("town", r.town_id), kind="previous")
+        elif r.kind is RelationshipKind.PREVIOUS_MEMBER:
+            g.add_edge(("unit", r.unit_id), ("town", r.town_id), kind="previous_member")
         else:
             g.add_edge(("unit", r.unit_id), ("county", r.county), kind="county_pairing")
     for b in scenario.baseline:
         g.add_edge(("unit", b.unit_id), ("town", b.town_id), kind="baseline")
     for a in plan.assignments:
         g.add_edge(("unit", a.unit_id), ("town", a.town_id), kind="lead")
+        for member in a.members:
+            g.add_edge(("unit", member), ("town", a.town_id), kind="member")
     return g
 
 
@@ -92,7 +99,9 @@ def audit(scenario: Scenario, plan: Plan) -> AuditReport:
     found += _check_priority(g, scenario, valid)
     found += _check_pins(scenario, leads)
     found += _check_lead_counts(g, scenario)
-    return AuditReport(violations=tuple(found), structure=_structure(g, scenario, valid))
+    found += check_groups(g, scenario)
+    structure = _structure(g, scenario, valid) | {"groups": group_structure(g, scenario)}
+    return AuditReport(violations=tuple(found), structure=structure)
 
 
 def _check_references(g: nx.MultiDiGraph, leads: list[tuple[str, str]]) -> list[Violation]:

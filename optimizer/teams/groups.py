@@ -37,7 +37,7 @@ from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field
 
-from models import Conflict, Plan, RelationshipKind, Rule, Scenario, Status, Tier, Town, UnitKind
+from models import Conflict, Plan, RelationshipKind, Rule, Scenario, SolveResult, Status, Tier, Town, UnitKind
 from models.policy import MemberRule
 
 from ..model.objective import haversine_km
@@ -122,6 +122,22 @@ def compose_groups(scenario: Scenario, plan: Plan, *, method: Method = "auto",
             raise ValueError("the member rules' kind sets cross at some target: the flow cannot represent them")
         solution = _cp_sat(problem, time_limit)
     return _result(problem, solution, start)
+
+
+def with_groups(scenario: Scenario, result: SolveResult, time_limit: float | None = None) -> SolveResult:
+    """``result`` with its plan's groups composed (what :func:`optimizer.solve` returns when the scenario forms
+    groups); when they cannot be composed, no plan: the group conflicts (INFEASIBLE) or UNKNOWN (time limit)."""
+    if result.plan is None or not result.has_plan or not composes_groups(scenario):
+        return result
+    groups = compose_groups(scenario, result.plan, time_limit=time_limit)
+    seconds = result.solve_seconds + groups.seconds
+    if groups.has_groups:
+        return result.model_copy(update={"plan": result.plan.with_members(groups.members), "solve_seconds": seconds})
+    return result.model_copy(update={
+        "status": groups.status, "plan": None, "objective": None, "best_bound": None, "gap": None,
+        "solve_seconds": seconds, "conflicts": groups.conflicts,
+        "message": f"the leads were found ({result.status.value}, objective {result.objective}), but not their "
+                   f"groups: {groups.message}"})
 
 
 def group_value(scenario: Scenario, members: dict[str, tuple[str, ...]]) -> int:
