@@ -1,35 +1,48 @@
 """Diagnose an infeasible scenario: a minimal set of rule groups that cannot hold together, in policy words.
 
-Every rule group (one per tier quota, city quota, tier's capacities, counterpart city, county pairing, priority
-rule, pin or ban, change cap) sits behind its own enforcement literal in a model over *all* (unit, key town)
-pairs, so that relaxing a group readmits the pairs it forbade. CP-SAT, run with the literals as assumptions
-(one worker, no objective), returns a sufficient set; a deletion filter shrinks it until dropping any one group
-makes the rest feasible: the set is then minimal. Two rules stay hard, being the programme's definition:
+Every rule group (one per tier quota, city quota, tier's capacities, lead count, counterpart city, county
+pairing, priority rule, pin or ban, change cap) is one declarative constraint over *all* (unit, key town) pairs,
+so that relaxing a group readmits the pairs it forbade. Two rules stay hard, being the programme's definition:
 every key town has one lead (coverage), and a local unit serves only its own city.
+
+QuickXplain (Junker 2004) finds the *preferred* minimal conflict: the groups are ranked (:data:`KEEP_FIRST`),
+and the conflict returned is the one a deletion filter dropping the lowest-ranked groups first would return —
+minimal (dropping any one group makes the rest feasible) and a function of the ranking and the rules alone, not of
+the solver — with about 2·k·log₂(n/k) feasibility questions for k groups out of n instead of n. Each question is
+answered exactly by :class:`optimizer.feasibility.FlowOracle` (a max-flow; CP-SAT only for side rows), cached,
+and inferred where possible from earlier answers (a subset of a feasible set is feasible, a superset of an
+infeasible one infeasible). :class:`optimizer.feasibility.CpSatOracle` answers the same questions from CP-SAT alone
+and gives the same conflict: the reference.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
-from ortools.sat.python import cp_model
 
 from models import Conflict, PinAction, Rule, Scenario, Tier
 
 from .model import frames
 from .model.continuity import keeps, mark
+from .model.lead_counts import lead_counts, members
 from .model.tier_quota import tier_quotas
-from .solve import solve_interruptibly
+from .feasibility import (
+    Capacity, Constraint, CpSatOracle, FlowOracle, Forbid, Quota, Row, Undecided, Universe,
+)
 
 TIER_ZH = {"prd": "珠三角帮扶", "provincial": "省直及中直驻粤", "local": "属地市直"}
-KEEP_FIRST = (Rule.TIER_QUOTA, Rule.CAPACITY, Rule.PINS, Rule.ELIGIBILITY, Rule.PRIORITY, Rule.BASELINE,
+KEEP_FIRST = (Rule.TIER_QUOTA, Rule.CAPACITY, Rule.LEAD_COUNTS, Rule.PINS, Rule.ELIGIBILITY, Rule.PRIORITY, Rule.BASELINE,
               Rule.CONTINUITY)
-"""Preference among equally minimal explanations: the structural rules (quotas, capacities) are asserted first
-and dropped last, so a conflict is told as "quota vs capacity" before "quota vs a change cap"."""
+"""Preference among minimal explanations: the structural rules (quotas, capacities) are asserted first and
+dropped last, so a conflict is told as "quota vs capacity" before "quota vs a change cap". Side rows (city
+quotas, lead counts, change caps: :class:`optimizer.feasibility.Row`) rank after every network rule: a conflict
+the network rules explain alone is told in their words, and found by max-flows alone."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +55,7 @@ class Group:
     zh: str
     entities: tuple[str, ...]
     figures: dict[str, int]
-    add: Callable[[cp_model.CpModel, list[cp_model.IntVar], cp_model.IntVar], None]
+    constraint: Constraint
 
 
 def _universe(scenario: Scenario) -> pd.DataFrame:
@@ -55,26 +68,12 @@ def _universe(scenario: Scenario) -> pd.DataFrame:
     return pairs.reset_index(drop=True)
 
 
-def _forbid(members: np.ndarray) -> Callable[[cp_model.CpModel, list[cp_model.IntVar], cp_model.IntVar], None]:
-    def add(model: cp_model.CpModel, x: list[cp_model.IntVar], literal: cp_model.IntVar) -> None:
-        model.add(sum(x[i] for i in members) == 0).only_enforce_if(literal)
-    return add
+def _forbid(members: np.ndarray) -> Forbid:
+    return Forbid(members)
 
 
-def _count(members: np.ndarray, low: int, high: int
-           ) -> Callable[[cp_model.CpModel, list[cp_model.IntVar], cp_model.IntVar], None]:
-    def add(model: cp_model.CpModel, x: list[cp_model.IntVar], literal: cp_model.IntVar) -> None:
-        model.add_linear_constraint(sum(x[i] for i in members), low, high).only_enforce_if(literal)
-    return add
-
-
-def _capacity(groups: list[np.ndarray], caps: list[int]
-              ) -> Callable[[cp_model.CpModel, list[cp_model.IntVar], cp_model.IntVar], None]:
-    def add(model: cp_model.CpModel, x: list[cp_model.IntVar], literal: cp_model.IntVar) -> None:
-        for members, cap in zip(groups, caps, strict=True):
-            if len(members) > cap:
-                model.add(sum(x[i] for i in members) <= cap).only_enforce_if(literal)
-    return add
+def _count(members: np.ndarray, low: int, high: int) -> Row:
+    return Row(members, low, high)
 
 
 def rule_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
@@ -89,14 +88,13 @@ def rule_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
         groups.append(Group(f"tier_quota:{t.value}", (Rule.TIER_QUOTA,),
                             f"the {t.value} tier leads exactly {q} key towns ({share})",
                             f"{TIER_ZH[t.value]}层级牵头 {q} 个重点帮扶镇({share})", (t.value,), {"quota": q},
-                            _count(np.flatnonzero(tier == t.value), q, q)))
+                            Quota(list(Tier).index(t), q)))
     for city_name, per_tier in scenario.policy.city_quotas.items():
         for t, q in per_tier.items():
             groups.append(Group(f"tier_quota:{city_name}:{t.value}", (Rule.TIER_QUOTA,),
                                 f"{city_name} gets exactly {q} towns from the {t.value} tier",
                                 f"{city_name}由{TIER_ZH[t.value]}层级牵头 {q} 个镇", (city_name, t.value), {"quota": q},
                                 _count(np.flatnonzero((tier == t.value) & (city == city_name)), q, q)))
-    by_unit = pairs.groupby("u").indices
     for t in Tier:
         units = [u for u in scenario.units if u.tier is t]
         positions = [i for i, u in enumerate(scenario.units) if u.tier is t]
@@ -104,9 +102,8 @@ def rule_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
         groups.append(Group(f"capacity:{t.value}", (Rule.CAPACITY,),
                             f"the {len(units)} {t.value} units lead at most their capacity ({total} towns in all)",
                             f"{len(units)} 个{TIER_ZH[t.value]}单位牵头数不超过各自容量(合计 {total} 个镇)",
-                            (t.value,), {"capacity": total},
-                            _capacity([by_unit.get(p, np.array([], dtype=int)) for p in positions],
-                                      [u.capacity for u in units])))
+                            (t.value,), {"capacity": total}, Capacity(np.array(positions, dtype=np.int64))))
+    groups += _lead_count_groups(scenario, pairs)
     groups += _eligibility_groups(scenario, pairs)
     groups += _priority_groups(scenario, pairs)
     groups += _pin_groups(scenario, pairs)
@@ -120,6 +117,21 @@ def rule_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
                             f"at most {keep.cap} of the {len(keep.leads)} {what} change",
                             f"{len(keep.leads)} 个{what_zh}中至多调整 {keep.cap} 个", (), {"max_changes": keep.cap},
                             _count(members, keep.must_keep, len(members))))
+    return groups
+
+
+def _lead_count_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
+    level = scenario.policy.target_level
+    names = {u.unit_id: u.name for u in scenario.units}
+    groups = []
+    for count in lead_counts(scenario):
+        alone = count.unit_ids == (count.key,)
+        en = names[count.key] if alone else f"the {len(count.unit_ids)} units of {count.key}"
+        zh = names[count.key] if alone else f"{count.key}({len(count.unit_ids)} 个单位)"
+        groups.append(Group(f"lead_counts:{count.key}", (Rule.LEAD_COUNTS,),
+                            f"{en} lead{'s' if alone else ''} exactly {count.count} {level.plural}",
+                            f"{zh}牵头 {count.count} 个{level.zh}", (count.key,), {"count": count.count},
+                            _count(members(pairs, count), count.count, count.count)))
     return groups
 
 
@@ -191,60 +203,114 @@ def _pin_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
     return groups
 
 
-FULL_FILTER_PAIRS = 20_000
-"""Up to this many pairs the deletion filter starts from every group (so it finds the preferred minimal set);
-beyond, from CP-SAT's sufficient assumptions (fewer solves)."""
+Method = Literal["flow", "cp-sat"]
+"""How feasibility questions are answered: max-flows (CP-SAT only for side rows), or CP-SAT alone (reference)."""
 
 
-def diagnose(scenario: Scenario, time_limit: float = 20.0) -> list[Conflict] | None:
-    """A minimal conflicting set of rule groups, or None when the scenario is feasible or ``time_limit`` (for
-    the whole diagnosis) ran out: each solve is one worker, no objective, no presolve (measured: on the
-    117k-pair Guangdong universe presolve alone does not finish in 60 s; without it one solve takes ~18 s)."""
-    deadline = time.perf_counter() + time_limit
+@dataclass
+class Diagnosis:
+    """What a diagnosis found and what it took: ``conflicts`` is None when the scenario is feasible (``feasible``)
+    or the time ran out; ``checks`` counts the questions answered by "flow" and by "cp-sat", and those answered
+    from earlier ones ("inferred")."""
+
+    conflicts: list[Conflict] | None
+    feasible: bool
+    checks: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+class _Questions:
+    """"Do these groups conflict?", asked at most once per set: a subset of a feasible set is feasible and a
+    superset of a conflicting set conflicts, so such questions are answered from the earlier answers."""
+
+    def __init__(self, ask: Callable[[frozenset[int]], bool], deadline: float, checks: Counter[str]) -> None:
+        self.ask, self.deadline, self.checks = ask, deadline, checks
+        self.feasible: list[frozenset[int]] = []
+        self.infeasible: list[frozenset[int]] = []
+
+    def __call__(self, active: frozenset[int]) -> bool:
+        if any(active <= known for known in self.feasible):
+            self.checks["inferred"] += 1
+            return False
+        if any(known <= active for known in self.infeasible):
+            self.checks["inferred"] += 1
+            return True
+        if time.perf_counter() > self.deadline:
+            raise Undecided
+        answer = self.ask(active)
+        (self.infeasible if answer else self.feasible).append(active)
+        return answer
+
+
+def quickxplain(ranked: list[int], conflicting: Callable[[frozenset[int]], bool]) -> list[int]:
+    """The preferred minimal conflict among ``ranked`` (most preferred first; all of them together conflict, none
+    alone with the empty set): Junker's QuickXplain. Equal to what a deletion filter returns that tries to drop the
+    least preferred group first, with O(k·log(n/k)) questions for a conflict of k groups."""
+
+    def qx(base: frozenset[int], changed: bool, candidates: list[int]) -> list[int]:
+        if changed and conflicting(base):
+            return []
+        if len(candidates) == 1:
+            return candidates
+        half = len(candidates) // 2
+        first, second = candidates[:half], candidates[half:]
+        needed_second = qx(base | frozenset(first), True, second)
+        needed_first = qx(base | frozenset(needed_second), bool(needed_second), first)
+        return needed_first + needed_second
+
+    return qx(frozenset(), False, ranked)
+
+
+def ranking(groups: list[Group]) -> list[int]:
+    """Group positions, most preferred first: network rules by :data:`KEEP_FIRST`, then side rows, each in order."""
+    rank = {rule: i for i, rule in enumerate(KEEP_FIRST)}
+    return sorted(range(len(groups)), key=lambda i: (isinstance(groups[i].constraint, Row),
+                                                     rank.get(groups[i].rules[0], len(rank)), i))
+
+
+def find_conflict(scenario: Scenario, time_limit: float = 20.0, method: Method = "flow") -> Diagnosis:
+    """Diagnose ``scenario`` within ``time_limit`` seconds: its preferred minimal conflict (see the module)."""
+    start = time.perf_counter()
     pairs = _universe(scenario)
     groups = rule_groups(scenario, pairs)
-    model = cp_model.CpModel()
-    x = [model.new_bool_var(f"x{i}") for i in range(len(pairs))]
-    for members in pairs.groupby("t").indices.values():
-        model.add_exactly_one(x[i] for i in members)
-    for town in range(len(scenario.key_towns)):
-        if town not in pairs["t"].to_numpy():
-            model.add_bool_or([])  # a key town no unit may lead at all: coverage alone fails
-    literals = [model.new_bool_var(g.key) for g in groups]
-    for group, literal in zip(groups, literals, strict=True):
-        group.add(model, x, literal)
+    universe = Universe.of(pairs, [(u.tier, u.capacity) for u in scenario.units], len(scenario.key_towns))
+    oracle = (FlowOracle if method == "flow" else CpSatOracle)(universe, [g.constraint for g in groups],
+                                                               start + time_limit)
+    checks = oracle.checks
+    ranked = ranking(groups)
+    questions = _Questions(oracle.infeasible, start + time_limit, checks)
+    try:
+        if (unreachable := sorted(set(range(universe.n_towns)) - set(universe.pair_town.tolist()))):
+            return Diagnosis([_uncoverable(scenario, unreachable)], False, checks, time.perf_counter() - start)
+        if not questions(frozenset(ranked)):
+            return Diagnosis(None, True, checks, time.perf_counter() - start)
+        core = quickxplain(ranked, questions)
+    except Undecided:
+        return Diagnosis(None, False, checks, time.perf_counter() - start)
+    conflicts = [Conflict(rules=groups[i].rules, message=groups[i].en, message_zh=groups[i].zh,
+                          entities=groups[i].entities, figures=groups[i].figures)
+                 for i in sorted(core, key=ranked.index)]
+    return Diagnosis(conflicts, False, checks, time.perf_counter() - start)
 
-    def infeasible(active: list[int]) -> list[int] | None:
-        """The sufficient subset of ``active`` when infeasible; None when feasible or undecided."""
-        model.clear_assumptions()
-        model.add_assumptions([literals[i] for i in active])
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1
-        solver.parameters.cp_model_presolve = False
-        solver.parameters.linearization_level = 2
-        solver.parameters.max_time_in_seconds = max(0.01, deadline - time.perf_counter())
-        if solve_interruptibly(solver, model, None) != cp_model.INFEASIBLE:  # Ctrl-C stops it at once
-            return None
-        index = {literals[i].index: i for i in active}
-        return [index[v] for v in solver.sufficient_assumptions_for_infeasibility() if v in index]
 
-    rank = {rule: i for i, rule in enumerate(KEEP_FIRST)}
-    order = sorted(range(len(groups)), key=lambda i: (rank[groups[i].rules[0]], i))
-    core = infeasible(order)
-    if core is None:
-        return None
-    if len(pairs) <= FULL_FILTER_PAIRS:
-        core = order
-    core = sorted(core, key=order.index, reverse=True)  # try to drop the least structural groups first
-    position = 0
-    while position < len(core):  # deletion filter: drop a group when the rest still conflicts
-        rest = core[:position] + core[position + 1:]
-        if time.perf_counter() > deadline:
-            return None
-        smaller = infeasible(rest)
-        if smaller is not None:
-            core = [i for i in rest if i in set(smaller)] if smaller else rest
-        else:
-            position += 1
-    return [Conflict(rules=groups[i].rules, message=groups[i].en, message_zh=groups[i].zh,
-                     entities=groups[i].entities, figures=groups[i].figures) for i in sorted(core, key=order.index)]
+def _uncoverable(scenario: Scenario, towns: list[int]) -> Conflict:
+    """Key towns that no unit may ever lead (no provincial unit, no PRD unit, no local unit of their city)."""
+    key = scenario.key_towns
+    names = "、".join(key[t].name for t in towns)
+    return Conflict(rules=(Rule.COVERAGE,), entities=tuple(key[t].town_id for t in towns),
+                    figures={"towns": len(towns)},
+                    message=f"no unit may ever lead {', '.join(key[t].name for t in towns)}: there is no provincial "
+                            "unit, no PRD unit and no local unit of their city",
+                    message_zh=f"没有任何单位可以牵头{names}:既无省直单位、珠三角单位,也无本市市直单位")
+
+
+def diagnose(scenario: Scenario, time_limit: float = 20.0, method: Method = "flow") -> list[Conflict] | None:
+    """The preferred minimal set of conflicting rule groups of ``scenario``, in English and Chinese; None when the
+    scenario is feasible or ``time_limit`` (for the whole diagnosis) ran out.
+
+    >>> from models import load_scenario
+    >>> tiny = load_scenario("scenarios/tiny/scenario.yaml")
+    >>> diagnose(tiny) is None
+    True
+    """
+    return find_conflict(scenario, time_limit, method).conflicts
