@@ -129,7 +129,8 @@ def budget(scenario: Scenario, plan: Plan | None = None, *, years: int | None = 
         if amount == 0:
             continue
         pay = split_amount(amount, split)
-        helper, rule = "", ""
+        helper: str = ""
+        rule: HelperRule = ""
         if pay[Payer.PRD_CITY]:
             helper, rule = _helper_city(town, leads, funding.prd_city, counterparts)
             if not helper:  # no helper city: the town's own city pays the share
@@ -158,21 +159,21 @@ def plan_prd_leads(scenario: Scenario, pairs: Sequence[tuple[str, str]], source:
     leads: dict[str, str] = {}
     seen: set[str] = set()
     for i, (town_id, unit_id) in enumerate(pairs):
-        def error(field: str, message: str) -> ScenarioError:
-            return ScenarioError(message, file=source, row=None if first_row is None else first_row + i, field=field)
+        row = None if first_row is None else first_row + i
         if town_id not in towns:
-            raise error("town_id", f"unknown town {town_id!r}")
+            raise ScenarioError(f"unknown town {town_id!r}", file=source, row=row, field="town_id")
         if town_id in seen:
-            raise error("town_id", f"town {town_id!r} has two leads")
+            raise ScenarioError(f"town {town_id!r} has two leads", file=source, row=row, field="town_id")
         seen.add(town_id)
         unit = units.get(unit_id)
         if unit is None:
-            raise error("unit_id", f"unknown unit {unit_id!r}")
+            raise ScenarioError(f"unknown unit {unit_id!r}", file=source, row=row, field="unit_id")
         if unit.tier is Tier.PRD and unit.city:
             town = towns[town_id]
             if unit.city not in helpers.get(town.city, set()):
-                raise error("unit_id", f"{unit_id} ({unit.city}) leads {town.name} of {town.city}, but {unit.city} "
-                            f"is not a counterpart of {town.city}: the plan breaks eligibility (bangfu audit)")
+                raise ScenarioError(f"{unit_id} ({unit.city}) leads {town.name} of {town.city}, but {unit.city} is "
+                                    f"not a counterpart of {town.city}: the plan breaks eligibility (bangfu audit)",
+                                    file=source, row=row, field="unit_id")
             leads[town_id] = unit.city
     return leads
 
