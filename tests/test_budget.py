@@ -246,4 +246,5 @@ def test_docstring_example() -> None:
     runner = doctest.DocTestRunner()
     for test in doctest.DocTestFinder().find(optimizer.budget.budget, "budget", globs={}):
         runner.run(test)
-    assert runner.summarize(verbose=False) == doctest.TestResults(failed=0, attempted=3)
+    result = runner.summarize(verbose=False)
+    assert result.failed == 0 and result.attempted > 0
