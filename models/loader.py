@@ -19,7 +19,7 @@ from .errors import ScenarioError
 from .policy import Policy, SolverSettings
 from .scenario import Scenario
 from .plan import Plan
-from .tables import TABLE_ROWS, PlanRow, Row, visible
+from .tables import TABLE_ROWS, PlanRow, Row, identifier, visible
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 MAX_ROWS = 2_000_000
@@ -104,10 +104,21 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False, limits: Limi
 
 
 def load_plan(path: str | Path, *, limits: Limits = Limits()) -> Plan:
-    """Read a ``plan.csv`` (columns ``town_id, unit_id``; others ignored) as a :class:`Plan`."""
+    """Read a ``plan.csv`` (columns ``town_id, unit_id`` and, with groups, ``members``: member unit ids joined by
+    ``;``; others ignored) as a :class:`Plan`."""
     path = Path(path)
-    rows = read_table(path, PlanRow, label=str(path), limits=limits)
-    return Plan.from_pairs([(r.town_id, r.unit_id) for r in rows if isinstance(r, PlanRow)])
+    rows = [r for r in read_table(path, PlanRow, label=str(path), limits=limits) if isinstance(r, PlanRow)]
+    plan = Plan.from_pairs([(r.town_id, r.unit_id) for r in rows])
+    members: dict[str, tuple[str, ...]] = {}
+    for index, row in enumerate(rows):
+        cell = str((row.model_extra or {}).get("members") or "")
+        try:
+            ids = tuple(identifier(part.strip()) for part in cell.split(";") if part.strip())
+        except ValueError as exc:
+            raise ScenarioError(str(exc), file=str(path), row=index + 2, field="members") from None
+        if ids:
+            members[row.town_id] = members.get(row.town_id, ()) + ids
+    return plan.with_members(members) if members else plan
 
 
 def read_table(file: Path, model: type[Row], label: str | None = None, *,

@@ -33,13 +33,15 @@ from .explain import explain as explain_plan
 from .explain import print_explanation
 from .html_report import render as render_report
 from .excel import plan_workbook
-from .report import plan_csv, plan_frame, summary, to_json, write_outputs
+from .report import groups_csv, neutralise, plan_csv, plan_frame, summary, to_json, write_outputs
+from .shortfall import Shortfall, shortfall, shortfall_frame
 from .solve import solve as solve_scenario
 from .solve import settings_for
 from .grid import load_variants
 from .pareto import pareto_svg
 from .sweep import SECONDS, setting_columns, sweep_csv
 from .sweep import sweep as run_sweep
+from .teams.groups import group_summary
 from .template import template_workbook
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -50,11 +52,23 @@ err_console = Console(stderr=True)
 
 INTERRUPTED = 130
 """Exit code after Ctrl-C (128 + SIGINT), as shells report it."""
+PARTIAL = 3
+"""Exit code of ``solve --allow-unassigned`` when the plan leaves key towns unassigned (written and audited)."""
 
 AllowOutside = Annotated[bool, typer.Option("--allow-outside", help="Allow table paths outside the scenario's "
                                             "folder (absolute, '..', symlinks out of it).")]
 MaxFileMib = Annotated[float, typer.Option(min=0, help="Refuse input files larger than this (MiB).")]
 MaxRows = Annotated[int, typer.Option(min=0, help="Refuse tables with more rows than this.")]
+AllowUnassigned = Annotated[bool, typer.Option("--allow-unassigned", help="Overconstrained mode (sets "
+                                               "policy.allow_unassigned): key towns may stay without a lead, each "
+                                               "at policy.unassigned_penalty; the best partial plan, not none.")]
+
+
+def _partial(scenario: Scenario, allow_unassigned: bool) -> Scenario:
+    """The scenario in the overconstrained mode when ``--allow-unassigned`` is given (its fingerprint says so)."""
+    if not allow_unassigned or scenario.policy.allow_unassigned:
+        return scenario
+    return scenario.model_copy(update={"policy": scenario.policy.model_copy(update={"allow_unassigned": True})})
 
 
 def _load(path: Path, allow_outside: bool = False, limits: Limits = Limits()) -> Scenario:
@@ -119,12 +133,13 @@ def solve(
                                                     "model only); default: the scenario's solver block.")] = None,
     baseline: Annotated[Path | None, typer.Option(help="Re-plan this plan.csv with minimal change: each town "
                                                        "that changes lead costs policy.baseline_weight.")] = None,
+    allow_unassigned: AllowUnassigned = False,
     allow_outside: AllowOutside = False,
     max_file_mib: MaxFileMib = MAX_FILE_BYTES / 2**20,
     max_rows: MaxRows = MAX_ROWS,
 ) -> None:
     """Solve SCENARIO and write OUT/plan.csv and OUT/summary.json (only summary.json when there is no plan)."""
-    loaded = _load(scenario, allow_outside, Limits(int(max_file_mib * 2**20), max_rows))
+    loaded = _partial(_load(scenario, allow_outside, Limits(int(max_file_mib * 2**20), max_rows)), allow_unassigned)
     if baseline is not None:
         try:
             loaded = loaded.with_baseline(load_plan(baseline), source=str(baseline))
@@ -140,11 +155,17 @@ def solve(
         _fail(str(exc))
     report = audit_plan(loaded, result.plan) if result.plan is not None else None
     files: dict[str, str | bytes] = {"summary.json": to_json(summary(loaded, result, report))}
+    short = None
     if result.plan is not None:
         files["plan.csv"] = plan_csv(loaded, result.plan)
+        if result.plan.members_of():
+            files["groups.csv"] = groups_csv(loaded, result.plan)
         if excel:
             files["plan.xlsx"] = plan_workbook(loaded, result, report)
-    if result.status is Status.INFEASIBLE:
+        if loaded.policy.allow_unassigned:
+            short = shortfall(loaded, result.plan)
+            files["shortfall.csv"] = shortfall_frame(short).map(neutralise).to_csv(index=False)
+    if result.status is Status.INFEASIBLE and not loaded.policy.allow_unassigned:  # the diagnosis knows no vacancies
         minimal = diagnose(loaded)
         result = result.model_copy(update={"conflicts": tuple(minimal)}) if minimal else result
         files["diagnosis.json"] = to_json({"minimal": minimal is not None,
@@ -157,6 +178,10 @@ def solve(
         _print_result(loaded, result, report, out)
     if not result.has_plan or (report is not None and not report.passed):
         raise typer.Exit(1)
+    if short is not None and short.towns:
+        err_console.print(f"[yellow]warning[/]: partial plan: {len(short.towns)} key "
+                          f"{loaded.policy.target_level.plural} unassigned (OUT/shortfall.csv)", highlight=False)
+        raise typer.Exit(PARTIAL)
 
 
 @app.command()
@@ -165,13 +190,14 @@ def audit(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file or .xlsx workbook.")],
     plan: Annotated[Path, typer.Argument(help="plan.csv with at least town_id and unit_id columns.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    allow_unassigned: AllowUnassigned = False,
     allow_outside: AllowOutside = False,
     max_file_mib: MaxFileMib = MAX_FILE_BYTES / 2**20,
     max_rows: MaxRows = MAX_ROWS,
 ) -> None:
     """Check PLAN against every rule of SCENARIO: exit 0 when it obeys all, 1 with the violations."""
     limits = Limits(int(max_file_mib * 2**20), max_rows)
-    loaded = _load(scenario, allow_outside, limits)
+    loaded = _partial(_load(scenario, allow_outside, limits), allow_unassigned)
     parsed = _load_plan(plan, limits)
     report = audit_plan(loaded, parsed)
     if as_json:
@@ -216,9 +242,10 @@ def report(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     plan: Annotated[Path, typer.Argument(help="plan.csv with at least town_id and unit_id columns.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="The .html file to write.")],
+    allow_unassigned: AllowUnassigned = False,
 ) -> None:
     """Write one offline HTML page on PLAN: figures, charts, map, audit, sortable table. Exit 1 if it breaks a rule."""
-    loaded = _load(scenario)
+    loaded = _partial(_load(scenario), allow_unassigned)
     parsed = _load_plan(plan)
     checked = audit_plan(loaded, parsed)
     write_outputs(out.parent, {out.name: render_report(loaded, parsed, checked)}, stale=())
@@ -269,9 +296,10 @@ def explain(
                                                                   "instead of the --top best.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanation as JSON.")] = False,
     time_limit: Annotated[float | None, typer.Option(help="Seconds per alternative's re-solve.")] = None,
+    allow_unassigned: AllowUnassigned = False,
 ) -> None:
     """Explain PLAN: each town's objective terms and why earlier leads moved, binding rules, --town alternatives."""
-    loaded = _load(scenario)
+    loaded = _partial(_load(scenario), allow_unassigned)
     parsed = _load_plan(plan)
     if unit and town is None:
         _fail("--unit needs --town")
@@ -400,8 +428,13 @@ def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport |
         out_console.print(f"  {escape(result.message)}", highlight=False)
     if result.plan is not None:
         frame = plan_frame(scenario, result.plan)
-        out_console.print(f"  objective {result.objective}, bound {result.best_bound:g}, gap {result.gap:.4%}; "
+        bound = "-" if result.best_bound is None else f"{result.best_bound:g}"
+        gap = "-" if result.gap is None else f"{result.gap:.4%}"
+        out_console.print(f"  objective {result.objective}, bound {bound}, gap {gap}; "
                           f"build {result.build_seconds:.2f} s, solve {result.solve_seconds:.2f} s", highlight=False)
+        for i, stage in enumerate(result.stages, 1):
+            proven = "" if stage.bound is None else f" (bound {stage.bound})"
+            out_console.print(f"  stage {i} {' + '.join(stage.terms)}: {stage.value}{proven}", highlight=False)
         table = Table("city", "prd", "provincial", "local", "kept", "changed",
                       title=f"Key {scenario.policy.target_level.plural} by lead tier")
         for city, group in frame.groupby("city", sort=True):
@@ -413,9 +446,32 @@ def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport |
         table.add_row("[bold]total", *(f"[bold]{tiers.get(t, 0)}" for t in ("prd", "provincial", "local")),
                       f"[bold]{int(frame['kept_previous'].sum())}", "")
         out_console.print(table)
+        if result.plan.members_of():
+            groups = group_summary(scenario, result.plan)
+            out_console.print(f"  groups: {groups['groups']} with {groups['members']} member units; previous members "
+                              f"kept {groups['kept_previous_members']} of {groups['previous_members']} "
+                              "(OUT/groups.csv)", highlight=False)
+        if scenario.policy.allow_unassigned:
+            _print_shortfall(shortfall(scenario, result.plan), scenario.policy.target_level.plural)
     if report is not None:
         _print_audit(report)
     out_console.print(f"  written to {escape(str(out))}/", highlight=False)
+
+
+def _print_shortfall(short: Shortfall, plural: str) -> None:
+    if not short.towns:
+        out_console.print(f"  allow_unassigned: every key {plural[:-1] if plural.endswith('s') else plural} has a "
+                          "lead (complete plan)", highlight=False)
+        return
+    out_console.print(f"  [yellow]partial plan[/]: {len(short.towns)} key {plural} unassigned, "
+                      f"{short.penalty} points each ({short.total_penalty} in the objective); quotas short: "
+                      + ", ".join(f"{q.city + ' ' if q.city else ''}{q.tier} {q.leads}/{q.quota}" for q in short.quotas),
+                      highlight=False)
+    table = Table("town", "city", "county", "rule", "penalty", "why", title="Shortfall (OUT/shortfall.csv)")
+    for t in short.towns:
+        table.add_row(escape(f"{t.town_name} ({t.town_id})"), escape(t.city), escape(t.county), t.rule,
+                      str(t.penalty), escape(t.reason))
+    out_console.print(table)
 
 
 def _print_audit(report: AuditReport) -> None:

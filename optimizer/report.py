@@ -18,13 +18,17 @@ import pandas as pd
 from models import AuditReport, Plan, RelationshipKind, Scenario, SolveResult, Tier
 from models.tables import FORMULA_START
 
+from .shortfall import shortfall, shortfall_summary
+from .teams.groups import composes_groups, group_frame, group_summary
+
 PLAN_COLUMNS = ["town_id", "town_name", "city", "county", "unit_id", "unit_name", "tier", "kept_previous",
                 "previous_unit_id"]
-OUTPUT_FILES = ("plan.csv", "summary.json", "plan.xlsx", "diagnosis.json")
+OUTPUT_FILES = ("plan.csv", "summary.json", "plan.xlsx", "diagnosis.json", "groups.csv", "shortfall.csv")
 
 
 def plan_frame(scenario: Scenario, plan: Plan) -> pd.DataFrame:
-    """One row per pairing with names, tier and continuity, sorted by city, county and town id.
+    """One row per pairing with names, tier and continuity, sorted by city, county and town id; when the plan has
+    groups, a last column ``members``: the group's member unit ids joined by ``;``.
 
     >>> from optimizer import load_scenario, plan_frame, solve
     >>> scenario = load_scenario("scenarios/tiny/scenario.yaml")
@@ -42,9 +46,9 @@ def plan_frame(scenario: Scenario, plan: Plan) -> pd.DataFrame:
             "town_id": a.town_id, "town_name": town.name if town else "", "city": town.city if town else "",
             "county": town.county if town else "", "unit_id": a.unit_id, "unit_name": unit.name if unit else "",
             "tier": unit.tier.value if unit else "", "kept_previous": previous.get(a.town_id) == a.unit_id,
-            "previous_unit_id": previous.get(a.town_id, ""),
+            "previous_unit_id": previous.get(a.town_id, ""), "members": ";".join(a.members),
         })
-    frame = pd.DataFrame(rows, columns=PLAN_COLUMNS)
+    frame = pd.DataFrame(rows, columns=[*PLAN_COLUMNS, "members"] if plan.members_of() else PLAN_COLUMNS)
     return frame.sort_values(["city", "county", "town_id"], kind="stable").reset_index(drop=True)
 
 
@@ -59,6 +63,13 @@ def plan_csv(scenario: Scenario, plan: Plan) -> str:
     (formula injection). Ids never begin with a formula character (the loader refuses such ids), so they are
     written unchanged and ``bangfu audit`` reads them back as they are; only names can gain the ``'``."""
     text: str = plan_frame(scenario, plan).map(neutralise).to_csv(index=False)
+    return text
+
+
+def groups_csv(scenario: Scenario, plan: Plan) -> str:
+    """The text of ``groups.csv`` (:func:`optimizer.teams.groups.group_frame`), cells neutralised as in
+    :func:`plan_csv`."""
+    text: str = group_frame(scenario, plan).map(neutralise).to_csv(index=False)
     return text
 
 
@@ -88,6 +99,8 @@ def summary(scenario: Scenario, result: SolveResult, report: AuditReport | None)
         "message": result.message,
         "conflicts": [c.model_dump(mode="json") for c in result.conflicts],
     }
+    if result.stages:
+        data["stages"] = [s.model_dump(mode="json") for s in result.stages]
     if result.plan is not None:
         units = {u.unit_id: u.tier for u in scenario.units}
         tiers = Counter(units[a.unit_id].value for a in result.plan.assignments)
@@ -95,6 +108,10 @@ def summary(scenario: Scenario, result: SolveResult, report: AuditReport | None)
         continuity = continuity_counts(scenario, result.plan)
         data["changes"] = continuity["changed"]
         data["continuity"] = continuity
+        if scenario.policy.allow_unassigned:
+            data["shortfall"] = shortfall_summary(shortfall(scenario, result.plan))
+        if composes_groups(scenario):
+            data["groups"] = group_summary(scenario, result.plan)
     if report is not None:
         data["audit"] = {"passed": report.passed,
                          "violations": [v.model_dump(mode="json") for v in report.violations],

@@ -159,6 +159,43 @@ def group_value(scenario: Scenario, members: dict[str, tuple[str, ...]]) -> int:
     return total
 
 
+GROUP_COLUMNS = ["town_id", "town_name", "city", "county", "lead_unit_id", "unit_id", "unit_name", "kind", "tier",
+                 "kept_previous"]
+
+
+def group_frame(scenario: Scenario, plan: Plan) -> pd.DataFrame:
+    """``groups.csv``: one row per member unit of a group, sorted as ``plan.csv`` (city, county, town id) and by
+    unit file order within a group; ``kept_previous`` when the unit was a member of the town's group before."""
+    towns = {t.town_id: t for t in scenario.towns}
+    units = {u.unit_id: u for u in scenario.units}
+    order = {u.unit_id: k for k, u in enumerate(scenario.units)}
+    previous = _previous_members(scenario)
+    rows = []
+    for a in plan.assignments:
+        town = towns.get(a.town_id)
+        for unit_id in sorted(a.members, key=lambda u: order.get(u, len(order))):
+            unit = units.get(unit_id)
+            rows.append({"town_id": a.town_id, "town_name": town.name if town else "",
+                         "city": town.city if town else "", "county": town.county if town else "",
+                         "lead_unit_id": a.unit_id, "unit_id": unit_id, "unit_name": unit.name if unit else "",
+                         "kind": unit.kind.value if unit else "", "tier": unit.tier.value if unit else "",
+                         "kept_previous": (unit_id, a.town_id) in previous, "_order": order.get(unit_id, len(order))})
+    frame = pd.DataFrame(rows, columns=[*GROUP_COLUMNS, "_order"])
+    frame = frame.sort_values(["city", "county", "town_id", "_order"], kind="stable")
+    return frame.drop(columns="_order").reset_index(drop=True)
+
+
+def group_summary(scenario: Scenario, plan: Plan) -> dict[str, int]:
+    """The ``groups`` block of ``summary.json``: groups with members, memberships, previous memberships of the
+    plan's towns and how many were kept, and the group objective."""
+    members = plan.members_of()
+    planned = set(plan.lead_of())
+    previous = {(u, t) for u, t in _previous_members(scenario) if t in planned}
+    kept = sum((u, t) in previous for t, units in members.items() for u in units)
+    return {"groups": len(members), "members": sum(map(len, members.values())), "previous_members": len(previous),
+            "kept_previous_members": kept, "objective": group_value(scenario, members)}
+
+
 def _previous_members(scenario: Scenario) -> set[tuple[str, str]]:
     return {(r.unit_id, r.town_id or "") for r in scenario.relationships
             if r.kind is RelationshipKind.PREVIOUS_MEMBER}
