@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .plan import Conflict, Status
 from .tables import Id, Name, Row
 
 Year = Annotated[int, Field(ge=1949, le=2200, description="A calendar year.")]
@@ -124,3 +125,80 @@ class StaffingPolicy(_Block):
     def max_replaced(self) -> int:
         """Most cadres of a team replaced in one year: ⌊min_team_size × max_replaced_share⌋, computed exactly."""
         return math.floor(self.min_team_size * Decimal(repr(self.max_replaced_share)))
+
+
+# --- results -------------------------------------------------------------------------------------------------
+
+class Role(StrEnum):
+    """A post on a town team or a county working group."""
+
+    LEADER = "leader"            # 队长: from the lead unit
+    MEMBER = "member"            # 队员: from the units of the town's group
+    COUNTY_HEAD = "county_head"  # 县级工作组组长: sent by a county-paired lead unit
+
+
+class Event(StrEnum):
+    """A rotation-calendar row's event in its year."""
+
+    START = "start"        # the cadre takes the post this year
+    CONTINUE = "continue"  # the cadre serves on
+    LEAVE = "leave"        # the cadre left at the end of last year; a new one started this year
+
+
+class Team(BaseModel):
+    """A town's first-year team: its group's units and the cadres on it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    town_id: str
+    lead_unit_id: str
+    member_unit_ids: tuple[str, ...] = ()
+    leader: str = Field(description="cadre_id of the team leader.")
+    members: tuple[str, ...] = Field(description="cadre_ids of the members, in cadres-table order.")
+
+
+class CountyHead(BaseModel):
+    """The head of a county working group, sent by a county-paired lead unit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    unit_id: str
+    county: str
+    cadre_id: str
+
+
+class Stint(BaseModel):
+    """A cadre's service on one post: calendar years ``start`` … ``end`` (``end`` may lie past the horizon)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cadre_id: str
+    role: Role
+    town_id: str | None = None
+    county: str | None = None
+    unit_id: str = Field(description="The cadre's unit.")
+    start: int
+    end: int
+
+
+class StaffingResult(BaseModel):
+    """What :func:`optimizer.teams.staff` returns: first-year teams, county heads, the rotation calendar."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Status
+    teams: tuple[Team, ...] = ()
+    county_heads: tuple[CountyHead, ...] = ()
+    stints: tuple[Stint, ...] = Field((), description="The rotation calendar, one row per cadre and post.")
+    start_year: int
+    years: int
+    kept: int = Field(0, description="First-year cadres on the team of their previous_town (continuity).")
+    replacements: int = Field(0, description="Cadres who start after the first year (the rotation's objective).")
+    replacements_bound: int = Field(0, description="Proven lower bound on replacements.")
+    timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage.")
+    message: str = ""
+    conflicts: tuple[Conflict, ...] = ()
+
+    @property
+    def has_teams(self) -> bool:
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
