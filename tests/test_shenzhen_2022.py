@@ -34,7 +34,7 @@ def scenario() -> Scenario:
 @pytest.fixture(scope="module")
 def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("shenzhen") / "out"
-    result = CliRunner().invoke(app, ["solve", str(SHENZHEN), "--out", str(folder), "--quiet"])
+    result = CliRunner().invoke(app, ["solve", str(SHENZHEN), "--out", str(folder)])
     assert result.exit_code == 0, result.output
     return folder
 
