@@ -6,7 +6,7 @@ import unicodedata
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 """Unicode categories refused in ids and names: control characters, invisible format characters (zero-width
@@ -121,9 +121,15 @@ class Unit(Row):
             raise ValueError("a provincial unit has no city; leave 'city' empty")
         if self.tier is not Tier.PROVINCIAL and not self.city:
             raise ValueError(f"a {self.tier.value} unit needs a 'city'")
-        if self.min_memberships > self.member_capacity:
-            raise ValueError(f"min_memberships {self.min_memberships} exceeds member_capacity {self.member_capacity}")
         return self
+
+    @field_validator("min_memberships")
+    @classmethod
+    def _within_member_capacity(cls, value: int, info: ValidationInfo) -> int:
+        capacity = info.data.get("member_capacity")
+        if capacity is not None and value > capacity:
+            raise ValueError(f"min_memberships {value} exceeds member_capacity {capacity}")
+        return value
 
 
 class Counterpart(Row):

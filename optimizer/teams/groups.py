@@ -27,7 +27,6 @@ back as its smallest shortfall, named rule by rule, and a possible one as the be
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -357,7 +356,7 @@ def _flow(problem: _Problem) -> _Solution | None:
     """The composition as a min-cost flow, or ``None`` if some target's rules cross (not laminar).
 
     source → unit (``min_memberships`` at −BIG, the rest of ``member_capacity`` free) → the target's leaf node of
-    the unit's kind (1, −value) → rule-set nodes up the laminar tree (each: its min at −BIG, up to its max free) →
+    the unit's kind (1, −value) → rule nodes up the laminar tree (each: its min at −BIG, up to its max free) →
     target root (``max_members``) → sink; a free source → sink arc takes the unused capacity.
     """
     rules = problem.scenario.policy.groups.member_rules
@@ -378,14 +377,14 @@ def _flow(problem: _Problem) -> _Solution | None:
         if tree is None:
             return None
         root = net.node()
-        set_node = {kinds: net.node() for kinds in tree.sets}
+        rule_node = {i: net.node() for i in selected}
         net.bounded(root, sink, 0, infinite if max_members is None else max_members, ("root", t, 0))
-        for kinds, (low, high, first) in tree.sets.items():
-            parent = tree.parent[kinds]
-            net.bounded(set_node[kinds], root if parent is None else set_node[parent], low,
-                        infinite if high is None else high, ("rule", t, first))
-        for kind, kinds in tree.leaf.items():
-            leaf[(t, kind)] = root if kinds is None else set_node[kinds]
+        for i, parent in tree.parent.items():
+            high = rules[i].max
+            net.bounded(rule_node[i], root if parent is None else rule_node[parent], rules[i].min,
+                        infinite if high is None else high, ("rule", t, i))
+        for kind, i in tree.leaf.items():
+            leaf[(t, kind)] = root if i is None else rule_node[i]
     first_pair = len(net.tails)
     for u, t, kind, value in zip(pairs["u"], pairs["t"], pairs["kind"], pairs["value"], strict=True):
         net.arc(unit_node[int(u)], leaf[(int(t), kind)], 1, -int(value))
@@ -447,35 +446,25 @@ class _Network:
 
 @dataclass
 class _Tree:
-    """A target's rules as a laminar tree of kind sets: (merged min, max, rule giving the min) per set, each
-    set's parent (the smallest set containing it; ``None`` = the target root) and each kind's leaf set."""
+    """A target's rules as a tree: each rule's parent is the next rule up whose kinds contain its own (``None``:
+    the target root), each kind's leaf the lowest rule counting it. Rules with equal kind sets form a chain, so
+    every rule keeps its own bounds and shortfall."""
 
-    sets: dict[frozenset[str], tuple[int, int | None, int]]
-    parent: dict[frozenset[str], frozenset[str] | None]
-    leaf: dict[str, frozenset[str] | None]
+    parent: dict[int, int | None]
+    leaf: dict[str, int | None]
 
 
-def _laminar(selected: Iterable[tuple[int, MemberRule]]) -> _Tree | None:
-    sets: dict[frozenset[str], tuple[int, int | None, int]] = {}
-    for i, rule in selected:
-        kinds = frozenset(k.value for k in rule.kinds)
-        low, high, first = sets.get(kinds, (0, None, i))
-        if rule.min > low:
-            low, first = rule.min, i
-        if rule.max is not None:
-            high = rule.max if high is None else min(high, rule.max)
-        sets[kinds] = (low, high, first)
-    for a in sets:
-        for b in sets:
+def _laminar(selected: list[tuple[int, MemberRule]]) -> _Tree | None:
+    """The tree of ``selected`` (rule index, rule), or ``None`` when two kind sets cross."""
+    kinds = {i: frozenset(k.value for k in rule.kinds) for i, rule in selected}
+    for a in kinds.values():
+        for b in kinds.values():
             if a & b and not (a <= b or b <= a):
                 return None
-
-    def smallest(candidates: list[frozenset[str]]) -> frozenset[str] | None:
-        return min(candidates, key=lambda s: (len(s), sorted(s)), default=None)
-
-    parent = {a: smallest([b for b in sets if a < b]) for a in sets}
-    leaf = {k.value: smallest([s for s in sets if k.value in s]) for k in UnitKind}
-    return _Tree(sets=sets, parent=parent, leaf=leaf)
+    order = sorted(kinds, key=lambda i: (len(kinds[i]), i))   # up the tree: smaller sets, then file order
+    parent = {i: next((j for j in order[order.index(i) + 1:] if kinds[i] <= kinds[j]), None) for i in order}
+    leaf = {k.value: next((i for i in order if k.value in kinds[i]), None) for k in UnitKind}
+    return _Tree(parent=parent, leaf=leaf)
 
 
 # ---------------------------------------------------------------- CP-SAT (the general case)
