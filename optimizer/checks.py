@@ -13,8 +13,8 @@ from collections import Counter
 from models import Conflict, PinAction, Rule, Scenario, Tier, Unit
 
 from .model.continuity import keeps
-from .model.lead_counts import LeadCount, lead_counts
 from .model.eligibility import eligible_pairs
+from .model.lead_counts import LeadCount, lead_counts
 from .model.tier_quota import tier_quotas
 
 
@@ -25,8 +25,11 @@ def _supply(pairs: pd.DataFrame) -> int:
 
 
 def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
-    """Conflicts found on the candidate pairs (eligible, priority-allowed) of ``scenario``."""
-    conflicts = _pins(scenario, pairs)
+    """Conflicts found on the candidate pairs (eligible, priority-allowed) of ``scenario``.
+
+    With ``allow_unassigned`` a pin that cannot hold only leaves its town unassigned (the vacancy pairs also make
+    every supply check pass), so the pins are not checked."""
+    conflicts = [] if scenario.policy.allow_unassigned else _pins(scenario, pairs)
     broken_pins = {c.entities[1] for c in conflicts if c.rules[0] is Rule.PINS and len(c.entities) == 2}
     covered = set(pairs["town_id"])
     for town in scenario.key_towns:

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models import Plan, Rule, Scenario, ScenarioError, Status, Unit, load_scenario
+from models.policy import Method
 from optimizer import audit, solve
 from optimizer.diagnose import diagnose
 from tests.strategies import Generated, Reference, generated
@@ -58,7 +59,7 @@ def counted(draw: st.DrawFn) -> Generated:
 @pytest.mark.parametrize("method", ["auto", "cp-sat"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(counted())
-def test_optimum_equals_brute_force(method: str, g: Generated) -> None:
+def test_optimum_equals_brute_force(method: Method, g: Generated) -> None:
     ref = CountingReference(g.scenario)
     expected = brute_force(ref)
     result = solve(g.scenario, method=method)
@@ -94,7 +95,8 @@ def test_counts_hold_in_the_plan_and_the_audit_checks_them(tiny: dict[str, Any])
     assert led["sz-nanshan"] == 1 and led["gz-panyu"] + led["gz-office"] == 3
     assert audit(scenario, result.plan).passed
     free = solve(Scenario.model_validate(tiny))
-    assert free.objective is not None and result.objective is not None and result.objective <= free.objective
+    assert free.plan is not None and free.objective is not None and result.objective is not None
+    assert result.objective <= free.objective
     assert Counter(free.plan.lead_of().values())["sz-nanshan"] == 2  # so the count of 1 binds
     report = audit(scenario, free.plan)
     assert report.rules_broken() == {Rule.LEAD_COUNTS}
@@ -115,16 +117,16 @@ def test_audit_names_a_quota_group_and_says_county(tiny: dict[str, Any]) -> None
 
 @pytest.mark.parametrize(("counts", "groups", "pins", "message"), [
     ({"sz-nanshan": 3}, {}, [],
-     "深圳市南山区 must lead exactly 3 towns, but can lead at most 2 (capacity 2, 3 eligible towns): raise the "
-     "capacity or lower policy.lead_counts[sz-nanshan] to 2"),
+     ("深圳市南山区 must lead exactly 3 towns, but can lead at most 2 (capacity 2, 3 eligible towns): raise the "
+      "capacity or lower policy.lead_counts[sz-nanshan] to 2")),
     ({"prov-sysu": 1}, {}, [("prov-sysu", "441623111000"), ("prov-sysu", "441624116000")],
      "中山大学 is pinned to 2 towns but must lead exactly 1: remove 1 pin(s) or raise policy.lead_counts[prov-sysu]"),
     ({"广州市": 3, "sz-nanshan": 2, "sz-futian": 1}, {"gz-panyu": "广州市", "gz-office": "广州市"}, [],
-     "the lead counts of 3 prd unit(s)/group(s) add up to 6 towns, but the prd tier leads exactly 5: lower "
-     "policy.lead_counts by 1 or raise the prd share"),
+     ("the lead counts of 3 prd unit(s)/group(s) add up to 6 towns, but the prd tier leads exactly 5: lower "
+      "policy.lead_counts by 1 or raise the prd share")),
     ({"sz-nanshan": 0, "sz-futian": 0}, {}, [],
-     "the prd tier must lead 5 towns, but its units with a lead count lead exactly 0 and the others can lead at "
-     "most 3: raise policy.lead_counts or the other units' capacity by 2"),
+     ("the prd tier must lead 5 towns, but its units with a lead count lead exactly 0 and the others can lead at "
+      "most 3: raise policy.lead_counts or the other units' capacity by 2")),
 ])
 def test_presolve_checks_explain_impossible_counts(tiny: dict[str, Any], counts: dict[str, int],
                                                    groups: dict[str, str], pins: list[tuple[str, str]],
@@ -168,7 +170,8 @@ def test_yaml_errors_name_the_file_and_the_key(tiny_dir: Path, editor: Any) -> N
 def test_plan_without_counted_units(tiny: dict[str, Any]) -> None:
     """A count of 0 keeps a unit out of the plan entirely, on both paths."""
     scenario = with_counts(tiny, {"sz-futian": 0}, max_changes=None)
-    for method in ("auto", "cp-sat"):
+    methods: tuple[Method, ...] = ("auto", "cp-sat")
+    for method in methods:
         result = solve(scenario, method=method)
         assert result.plan is not None and "sz-futian" not in result.plan.lead_of().values()
         assert audit(scenario, result.plan).passed
