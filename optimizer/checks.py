@@ -154,11 +154,13 @@ def _lead_counts(scenario: Scenario, pairs: pd.DataFrame, quotas: dict[Tier, int
                 rules=(Rule.LEAD_COUNTS, Rule.CAPACITY, Rule.ELIGIBILITY), entities=(count.key,),
                 figures={"count": count.count, "available": can, "capacity": capacity, "eligible": reach},
                 message=f"{what} must lead exactly {count.count} {targets}, but can lead at most {can} (capacity "
-                        f"{capacity}, {reach} eligible {targets}): raise the capacity or lower "
+                        f"{capacity}, {reach} eligible {targets}): {advice} or lower "
                         f"policy.lead_counts[{count.key}] to {can}"))
         if (n := sum(pinned[u] for u in count.unit_ids)) > count.count:
             out.append(Conflict(
                 rules=(Rule.LEAD_COUNTS, Rule.PINS), entities=(count.key,), figures={"count": count.count, "pinned": n},
+            advice = "raise the capacity" if capacity < reach else f"give it more eligible {targets} (county " \
+                "pairings, priority rules, pins)"
                 message=f"{what} is pinned to {n} {targets} but must lead exactly {count.count}: remove "
                         f"{n - count.count} pin(s) or raise policy.lead_counts[{count.key}]"))
     out.extend(_lead_counts_by_tier(counts, units, pairs, quotas, targets))
