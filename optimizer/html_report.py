@@ -36,15 +36,16 @@ def render(scenario: Scenario, plan: Plan, report: AuditReport | None = None) ->
     """The report page as one HTML string; ``report`` defaults to a fresh :func:`audit` of ``plan``."""
     report = audit(scenario, plan) if report is None else report
     frame = plan_frame(scenario, plan)
+    targets = scenario.policy.target_level.plural  # "towns", or "counties" for county targets
     cities = list(frame.groupby("city").size().sort_values(ascending=False, kind="stable").index)
     body = "".join([
         _headline(scenario, plan, frame, report),
-        _section("tiers", "Tier mix per city", _tier_chart(frame, cities)),
+        _section("tiers", "Tier mix per city", _tier_chart(frame, cities, targets)),
         _section("continuity", "Continuity per city", _continuity(scenario, plan, frame, cities)),
         _section("capacity", "Capacity use per helper unit", _capacity(scenario, plan)),
         _section("map", "Map", _map(scenario, frame)),
         _section("audit", "Audit", _audit(report)),
-        _section("plan", "Plan", _table(frame)),
+        _section("plan", "Plan", _table(frame, targets)),
     ])
     assets = files("optimizer") / "assets"
     title = f"bangfu plan report — {scenario.name}"
@@ -72,7 +73,7 @@ def _headline(scenario: Scenario, plan: Plan, frame: pd.DataFrame, report: Audit
     tiers = frame["tier"].value_counts()
     kept = continuity_counts(scenario, plan)
     verdict = "audit verdict" if report.passed else f"audit: {_violations(len(report.violations))}"
-    figures = [_figure("key_towns", len(scenario.key_towns), "key towns")]
+    figures = [_figure("key_towns", len(scenario.key_towns), f"key {scenario.policy.target_level.plural}")]
     figures += [_figure(s.key, int(tiers.get(s.key, 0)), f"led by {s.label}", f"tier-{s.key}") for s in TIERS]
     figures += [
         _figure("objective", plan_value(scenario, plan), "objective (README formula)"),
@@ -83,10 +84,10 @@ def _headline(scenario: Scenario, plan: Plan, frame: pd.DataFrame, report: Audit
     return f'<section id="headline" class="figures">{"".join(figures)}</section>\n'
 
 
-def _tier_chart(frame: pd.DataFrame, cities: list[str]) -> str:
+def _tier_chart(frame: pd.DataFrame, cities: list[str], targets: str) -> str:
     counts = frame.groupby(["city", "tier"]).size()
     rows = [(city, [int(counts.get((city, s.key), 0)) for s in TIERS]) for city in cities]
-    return stacked_bars(rows, TIERS, label="key towns per city by the lead's tier")
+    return stacked_bars(rows, TIERS, label=f"key {targets} per city by the lead's tier")
 
 
 def _continuity(scenario: Scenario, plan: Plan, frame: pd.DataFrame, cities: list[str]) -> str:
@@ -98,7 +99,7 @@ def _continuity(scenario: Scenario, plan: Plan, frame: pd.DataFrame, cities: lis
     rows = [(city, [kept[city], changed[city]]) for city in cities]
     counts = continuity_counts(scenario, plan)
     cap = scenario.policy.max_changes
-    note = (f"<p>{counts['with_previous']} key towns had a previous lead: {counts['kept']} kept it, "
+    note = (f"<p>{counts['with_previous']} key {scenario.policy.target_level.plural} had a previous lead: {counts['kept']} kept it, "
             f"{counts['changed']} changed" + (f" (policy <code>max_changes: {cap}</code>)" if cap is not None else "")
             + ".</p>")
     return note + stacked_bars(rows, CONTINUITY, label="previous leads kept and changed per city")
@@ -116,11 +117,12 @@ def _capacity(scenario: Scenario, plan: Plan) -> str:
         rows.append([s.label, len(units), sum(c.capacity for c in columns), sum(used),
                      sum(c.used == c.capacity > 0 for c in columns), sum(0 < c.used < c.capacity for c in columns),
                      used.count(0), sum(c.used > c.capacity for c in columns)])
-    chart = capacity_columns(groups, label="towns led against capacity, one column per unit")
-    head = "".join(f"<th>{h}</th>" for h in ("tier", "units", "capacity", "towns led", "full", "partly used",
+    targets = scenario.policy.target_level.plural
+    chart = capacity_columns(groups, label=f"{targets} led against capacity, one column per unit")
+    head = "".join(f"<th>{h}</th>" for h in ("tier", "units", "capacity", f"{targets} led", "full", "partly used",
                                               "idle", "over capacity"))
     body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in row) + "</tr>" for row in rows)
-    return ("<p>One column per unit, sorted by capacity: pale = capacity, filled = towns led, red = above capacity "
+    return (f"<p>One column per unit, sorted by capacity: pale = capacity, filled = {targets} led, red = above capacity "
             f'(hover a column for the unit).</p>{chart}<table class="compact"><thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table>")
 
@@ -144,10 +146,11 @@ def _map(scenario: Scenario, frame: pd.DataFrame) -> str:
     background = [(t.lon, t.lat) for t in scenario.towns
                   if t.category is not Category.KEY and t.lon is not None and t.lat is not None]
     lines = sum(t.unit is not None for t in towns)
-    note = (f"<p>{len(towns)} of {len(scenario.key_towns)} key towns placed by lon/lat, coloured by the lead's tier; "
-            f"{lines} lines to the lead unit's coordinates (□). Grey dots: other towns. Hover a town for its lead.</p>")
+    targets = scenario.policy.target_level.plural
+    note = (f"<p>{len(towns)} of {len(scenario.key_towns)} key {targets} placed by lon/lat, coloured by the lead's tier; "
+            f"{lines} lines to the lead unit's coordinates (□). Grey dots: other {targets}. Hover a dot for its lead.</p>")
     return note + pairing_map(towns, background=background, labels=_centres(places), hub_labels=_centres(hubs),
-                              series=TIERS, label="map of key towns and their lead units")
+                              series=TIERS, label=f"map of key {targets} and their lead units")
 
 
 def _centres(places: Iterable[tuple[str, float, float]]) -> list[Place]:
@@ -178,7 +181,7 @@ def _violations(count: int) -> str:
     return f"{count} violation{'' if count == 1 else 's'}"
 
 
-def _table(frame: pd.DataFrame) -> str:
+def _table(frame: pd.DataFrame, targets: str) -> str:
     shown = frame.assign(continuity=[("kept" if kept else "changed") if prev else ""
                                      for kept, prev in zip(frame["kept_previous"], frame["previous_unit_id"],
                                                            strict=True)])
@@ -191,6 +194,6 @@ def _table(frame: pd.DataFrame) -> str:
     return (f'<div class="controls"><input id="plan-filter" type="search" placeholder="filter: town, city, unit, '
             f'kept/changed…" aria-label="filter the plan"><select id="plan-tier" aria-label="tier">'
             f'<option value="">all tiers</option>{options}</select><span><b id="plan-count">{len(frame)}</b> of '
-            f"{len(frame)} towns · click a column heading to sort</span></div>"
+            f"{len(frame)} {targets} · click a column heading to sort</span></div>"
             f'<div class="scroll"><table id="plan-table"><thead><tr>{head}</tr></thead>'
             f"<tbody>{rows}</tbody></table></div>")

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from models import Plan, Scenario, load_scenario
 from optimizer import audit, solve
 from optimizer.cli import app
+from optimizer.html_report import render
 
 FOLDER = Path(__file__).resolve().parent.parent / "scenarios" / "vertical-2023"
 VERTICAL = FOLDER / "scenario.yaml"
@@ -94,3 +95,10 @@ def test_lianjiang_group_is_kept(scenario: Scenario, groups: dict[str, list[str]
     county, lead, members = LIANJIANG
     assert name[groups[county][0]] == lead
     assert members <= {name[m] for m in groups[county][1:]}
+
+
+def test_html_report_says_county(scenario: Scenario) -> None:
+    result = solve(scenario)
+    assert result.plan is not None
+    page = render(scenario, result.plan)
+    assert "key counties" in page and "key towns" not in page and "62 counties" in page
