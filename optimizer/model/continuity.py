@@ -53,11 +53,18 @@ def keeps(scenario: Scenario) -> list[Keep]:
 
 
 def mark(pairs: pd.DataFrame, keep: Keep) -> np.ndarray:
-    """True for the pairs that repeat one of ``keep``'s leads."""
+    """True for the pairs that repeat one of ``keep``'s leads (compared as one ``unit_id\ttown_id`` key, only for
+    the pairs of towns that have such a lead: a MultiIndex over every pair took a quarter second on 400k pairs)."""
     if not keep.leads:
         return np.zeros(len(pairs), dtype=bool)
-    index = pd.MultiIndex.from_tuples(keep.leads)
-    return pd.MultiIndex.from_frame(pairs[["unit_id", "town_id"]]).isin(index)
+    towns = {town for _, town in keep.leads}
+    town_ids = pairs["town_id"].to_numpy()
+    candidates = np.flatnonzero(pd.Series(town_ids).isin(towns).to_numpy())
+    wanted = {f"{unit}\t{town}" for unit, town in keep.leads}
+    keys = pairs["unit_id"].to_numpy()[candidates].astype(str) + "\t" + town_ids[candidates].astype(str)
+    marked = np.zeros(len(pairs), dtype=bool)
+    marked[candidates] = pd.Series(keys).isin(wanted).to_numpy()
+    return marked
 
 
 def define_continuity(ctx: ModelContext) -> None:
