@@ -22,6 +22,7 @@ from rich.table import Table
 from models import (AuditReport, Plan, Rule, Scenario, ScenarioError, ScenarioFile, SolveResult, Status, load_plan,
                     load_scenario)
 from models.loader import MAX_FILE_BYTES, MAX_ROWS, Limits
+from models.policy import TargetLevel
 from models.tables import TABLE_ROWS
 
 from .audit import audit as audit_plan
@@ -42,6 +43,9 @@ from .pareto import pareto_svg
 from .sweep import SECONDS, setting_columns, sweep_csv
 from .sweep import sweep as run_sweep
 from .teams.groups import group_summary
+from .teams.staff import STAFF_FILES, print_staffing, staffing_files
+from .teams.staff import staff as staff_plan
+from .teams.teams_audit import audit_staffing
 from .template import template_workbook
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -393,6 +397,40 @@ def sweep(
         raise typer.Exit(1)
 
 
+@app.command()
+@_interruptible
+def staff(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file or .xlsx workbook, with a cadres table.")],
+    plan: Annotated[Path, typer.Argument(help="plan.csv (town_id, unit_id and, with groups, members).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for teams.csv, rotation.csv and "
+                                                          "summary.json.")],
+    seed: Annotated[int, typer.Option(min=0, help="Random seed of the rotation's CP-SAT search.")] = 0,
+    time_limit: Annotated[float | None, typer.Option(min=0.01, help="Seconds for the rotation calendar "
+                                                                    "(default: policy.staffing.time_limit).")] = None,
+    allow_outside: AllowOutside = False,
+) -> None:
+    """Staff PLAN's towns: teams under the eligibility rules, county heads, and the rotation calendar."""
+    loaded = _load(scenario, allow_outside)
+    parsed = _load_plan(plan)
+    if out.exists() and not out.is_dir():
+        _fail(f"--out {out} exists and is not a folder")
+    try:
+        result = staff_plan(loaded, parsed, seed=seed, time_limit=time_limit)
+    except ScenarioError as exc:
+        _fail(str(ScenarioError(exc.message, file=str(plan), field=exc.field)))
+    report = audit_staffing(loaded, parsed, result) if result.has_teams else None
+    violations = None if report is None else [v.model_dump(mode="json") for v in report.violations]
+    files = staffing_files(loaded, result, violations, {"seed": seed, "time_limit": time_limit})
+    try:
+        write_outputs(out, files, stale=STAFF_FILES)
+    except OSError as exc:
+        _fail(f"cannot write to {out}: {exc.strerror or exc}")
+    print_staffing(out_console, loaded, result, report)
+    out_console.print(f"  written to {escape(str(out))}/", highlight=False)
+    if not result.has_teams or (report is not None and not report.passed):
+        raise typer.Exit(1)
+
+
 def _print_sweep(table: Any, keys: list[str], failed: Any, folder: Path) -> None:
     counts = ", ".join(f"{n} {s}" for s, n in table["status"].value_counts(sort=False).items())
     seconds = table[list(SECONDS)].sum(axis=1)
@@ -452,18 +490,17 @@ def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport |
                               f"kept {groups['kept_previous_members']} of {groups['previous_members']} "
                               "(OUT/groups.csv)", highlight=False)
         if scenario.policy.allow_unassigned:
-            _print_shortfall(shortfall(scenario, result.plan), scenario.policy.target_level.plural)
+            _print_shortfall(shortfall(scenario, result.plan), scenario.policy.target_level)
     if report is not None:
         _print_audit(report)
     out_console.print(f"  written to {escape(str(out))}/", highlight=False)
 
 
-def _print_shortfall(short: Shortfall, plural: str) -> None:
+def _print_shortfall(short: Shortfall, level: TargetLevel) -> None:
     if not short.towns:
-        out_console.print(f"  allow_unassigned: every key {plural[:-1] if plural.endswith('s') else plural} has a "
-                          "lead (complete plan)", highlight=False)
+        out_console.print(f"  allow_unassigned: every key {level.value} has a lead (complete plan)", highlight=False)
         return
-    out_console.print(f"  [yellow]partial plan[/]: {len(short.towns)} key {plural} unassigned, "
+    out_console.print(f"  [yellow]partial plan[/]: {len(short.towns)} key {level.plural} unassigned, "
                       f"{short.penalty} points each ({short.total_penalty} in the objective); quotas short: "
                       + ", ".join(f"{q.city + ' ' if q.city else ''}{q.tier} {q.leads}/{q.quota}" for q in short.quotas),
                       highlight=False)

@@ -236,7 +236,8 @@ def variants(grid: GridFile, base: Scenario, file: str = "grid") -> list[Variant
             seen.append(value)
             _located(lambda: apply(base, {key: value}), file, "axes", f"value {value!r}: ")
     listed: list[tuple[str | None, dict[str, Any], str]] = [
-        (None, dict(zip(grid.axes, combo, strict=True)), "axes") for combo in itertools.product(*grid.axes.values())]
+        (None, dict(zip(grid.axes, combo, strict=True)), "axes")
+        for combo in (itertools.product(*grid.axes.values()) if grid.axes else ())]
     for i, entry in enumerate(grid.variants):
         given = _located(lambda: TypeAdapter(Id | None).validate_python(entry.get("id")), file, f"variants.{i}.id")
         listed.append((given, {k: v for k, v in entry.items() if k != "id"}, f"variants.{i}"))

@@ -57,7 +57,7 @@ def result_row(scenario: Scenario, result: SolveResult) -> dict[str, Any]:
                            "bound": result.best_bound, "gap": result.gap, "path": result.path, "changes": None,
                            **{t.value: None for t in Tier}, "audit_passed": None,
                            "build_s": round(result.build_seconds, 4), "solve_s": round(result.solve_seconds, 4),
-                           "message": "; ".join(c.message for c in result.conflicts) or result.message}
+                           "message": _message(result)}
     if result.plan is not None:
         report = audit(scenario, result.plan)
         neutral = scenario.policy.model_copy(update={"continuity_weight": 0, "baseline_weight": 0})
@@ -68,6 +68,15 @@ def result_row(scenario: Scenario, result: SolveResult) -> dict[str, Any]:
                 **{t.value: tiers.get(t.value, 0) for t in Tier},
                 "audit_passed": report.passed and report.structure.get("objective") == result.objective}
     return row
+
+
+def _message(result: SolveResult) -> str:
+    """Why there is no plan: the first conflict (a table cell, not a report: `bangfu solve` on the variant says
+    more), or the solver's message."""
+    if not result.conflicts:
+        return result.message
+    more = len(result.conflicts) - 1
+    return result.conflicts[0].message + (f" (and {more} more conflict{'s' if more > 1 else ''})" if more else "")
 
 
 def sweep(scenario: Scenario, variants: Sequence[Variant], *, workers: int | None = None,
@@ -90,7 +99,7 @@ def sweep(scenario: Scenario, variants: Sequence[Variant], *, workers: int | Non
     [[0, 'OPTIMAL', 0], [2, 'OPTIMAL', 1]]
     """
     if not variants:
-        return _table(variants, [])
+        return sweep_table(variants, [])
     with _client(scheduler, workers or min(os.cpu_count() or 1, len(variants))) as client:
         from distributed import as_completed
 
@@ -106,7 +115,7 @@ def sweep(scenario: Scenario, variants: Sequence[Variant], *, workers: int | Non
                     progress(count, len(variants))
         finally:  # also on Ctrl-C: a shared cluster must not go on solving a sweep nobody waits for
             client.cancel(futures)
-    return _table(variants, rows)
+    return sweep_table(variants, rows)
 
 
 @contextmanager
@@ -135,7 +144,7 @@ def _error_row(error: BaseException) -> dict[str, Any]:
 _INTEGERS = ("objective", "value", "changes", *(t.value for t in Tier))
 
 
-def _table(variants: Sequence[Variant], rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+def sweep_table(variants: Sequence[Variant], rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """The sweep table: settings as the grid gives them (object columns: 2 stays 2 beside an empty value),
     counts as nullable integers, then the Pareto flag."""
     keys = list(dict.fromkeys(k for v in variants for k in v.values))
