@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from models import Policy, Scenario, ScenarioError, Tier, Unit
-from models.loader import _StrictLoader  # the scenario loader's YAML reader: plain data, no duplicate keys
+from models.loader import _input_path, _StrictLoader  # the scenario loader's: error paths, YAML without duplicate keys
 from models.tables import Id
 
 MAX_VARIANTS = 100_000
@@ -171,7 +171,7 @@ def _policy(policy: Policy, changes: Mapping[str, tuple[tuple[str, ...], Any]]) 
         return Policy.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = [str(p) for p in err["loc"]]
+        loc = [str(p) for p in _input_path(err["loc"], data)]  # without pydantic's union tags
         key = next((k for k, (path, _) in changes.items() if list(path) == loc[: len(path)]), ", ".join(changes))
         got = f" (got {err['input']!r})" if not isinstance(err.get("input"), dict) else ""
         raise SettingError(key, f"policy.{'.'.join(loc)}: {err['msg']}{got}") from None
