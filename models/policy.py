@@ -119,8 +119,6 @@ class GroupPolicy(Block):
 class Policy(Block):
     """The rules and weights of the plan. Objective: maximise Σ chosen pairs' values (see README)."""
 
-    target_level: TargetLevel = Field(TargetLevel.TOWN, description="What the targets (rows of `towns`) are: "
-                                      "town (default) or county; reports and messages use the word.")
     tier_ratio: TierRatio = TierRatio()
     city_quotas: dict[str, dict[Tier, NonNegInt]] = Field(
         default_factory=dict,
@@ -138,6 +136,8 @@ class Policy(Block):
         None, description="Most key towns whose lead may differ from the baseline plan: a count or a fraction.")
     distance_weight: float = Field(0.0, ge=0, le=1_000, description="Objective points lost per km unit→town.")
     priority: list[PriorityRule] = Field(default_factory=list)
+    target_level: TargetLevel = Field(TargetLevel.TOWN, description="What the targets (rows of `towns`) are: "
+                                      "town (default) or county; reports and messages use the word.")
     lead_counts: dict[str, NonNegInt] = Field(
         default_factory=dict,
         description="Exact number of targets led by a unit (keyed by its unit_id) or by all units of a "
