@@ -57,7 +57,7 @@ def counted(draw: st.DrawFn) -> Generated:
 
 
 @pytest.mark.parametrize("method", ["auto", "cp-sat"])
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(counted())
 def test_optimum_equals_brute_force(method: Method, g: Generated) -> None:
     ref = CountingReference(g.scenario)
