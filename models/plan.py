@@ -70,6 +70,18 @@ class Conflict(BaseModel):
     figures: dict[str, int] = Field(default_factory=dict)
 
 
+class StageResult(BaseModel):
+    """One stage of a lexicographic objective (``policy.objective_stages``) in the plan found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    terms: tuple[str, ...]
+    value: int = Field(description="Σ of the stage's terms over the plan (README objective terms).")
+    bound: int | None = Field(None, description="Proven upper bound given the earlier stages; = value when optimal.")
+    weight: int = Field(description="The stage's weight in the one exact objective that ranks the plans.")
+    unit: int = Field(description="Greatest common divisor of the stage's pair values (its step).")
+
+
 class SolveResult(BaseModel):
     """What one solve returns: the plan (when there is one) and the evidence of its quality."""
 
@@ -90,6 +102,7 @@ class SolveResult(BaseModel):
     path: str = Field("", description="What proved the result: network, lagrangian, restricted or cp-sat.")
     message: str = ""
     conflicts: tuple[Conflict, ...] = ()
+    stages: tuple[StageResult, ...] = Field((), description="Lexicographic objectives: each stage's value, in order.")
 
     @property
     def has_plan(self) -> bool:

@@ -13,6 +13,10 @@ from .staffing import StaffingPolicy
 
 Flag = Literal["border", "ethnic", "old_base"]
 Method = Literal["auto", "cp-sat"]
+ObjectiveTerm = Literal["score", "continuity", "baseline", "distance", "unassigned"]
+"""The terms of the objective (:data:`optimizer.terms.TERMS`), as ``objective_stages`` names them."""
+MAX_PENALTY = 10**9
+"""Largest ``unassigned_penalty``: its multiples over every key town stay inside the solvers' 64-bit integers."""
 MAX_COUNT = 1_000_000_000
 """Upper bound of every count and share in a policy: far above any real one, and safely inside the 64-bit
 integers of the solver (a quota of 10**23 used to crash the model builder)."""
@@ -136,6 +140,17 @@ class Policy(Block):
         None, description="Most key towns whose lead may differ from the baseline plan: a count or a fraction.")
     distance_weight: float = Field(0.0, ge=0, le=1_000, description="Objective points lost per km unit→town.")
     priority: list[PriorityRule] = Field(default_factory=list)
+    allow_unassigned: bool = Field(False, description="Overconstrained mode: a key town may stay without a lead "
+                                   "(each costs unassigned_penalty) and quotas are met by leads plus one vacancy per "
+                                   "unassigned town, so a scenario without a complete plan gets its best partial plan.")
+    unassigned_penalty: int | None = Field(None, ge=1, le=MAX_PENALTY, description="Objective points lost per key "
+                                           "town left unassigned (allow_unassigned). Empty: automatic, the smallest "
+                                           "figure of models.penalty that makes any complete plan beat every "
+                                           "partial one.")
+    objective_stages: list[list[ObjectiveTerm]] = Field(
+        default_factory=list, description="Lexicographic objectives: stages of objective terms, e.g. "
+        "[[continuity, baseline], [score, distance]]; each stage is maximised with the earlier stages held at their "
+        "optimum. Terms named in no stage form a last stage. Empty: one objective, the sum of all terms.")
     target_level: TargetLevel = Field(TargetLevel.TOWN, description="What the targets (rows of `towns`) are: "
                                       "town (default) or county; reports and messages use the word.")
     lead_counts: dict[str, NonNegInt] = Field(
@@ -147,6 +162,15 @@ class Policy(Block):
     funding: FundingPolicy = Field(FundingPolicy(), description="Yearly funding per town and who pays it "
                                    "(bangfu budget); the pairing ignores it.")
     staffing: StaffingPolicy = StaffingPolicy()
+
+    @model_validator(mode="after")
+    def _stages_name_each_term_once(self) -> Policy:
+        named = [term for stage in self.objective_stages for term in stage]
+        if any(not stage for stage in self.objective_stages):
+            raise ValueError("objective_stages: a stage needs at least one term")
+        if len(named) != len(set(named)):
+            raise ValueError(f"objective_stages: each term may appear in one stage only (got {self.objective_stages})")
+        return self
 
 
 class SolverSettings(Block):

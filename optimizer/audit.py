@@ -15,6 +15,7 @@ from typing import Any
 import networkx as nx
 
 from models import AuditReport, Category, Plan, RelationshipKind, Rule, Scenario, Tier, Violation
+from models.penalty import unassigned_penalty
 
 from .teams.groups_audit import check_groups, group_structure
 
@@ -119,9 +120,13 @@ def _check_coverage(g: nx.MultiDiGraph, scenario: Scenario, leads: list[tuple[st
     noun = scenario.policy.target_level.value
     for t in scenario.towns:
         heads = _in(g, ("town", t.town_id), "lead")
-        if t.category is Category.KEY and len(heads) != 1:
+        if t.category is Category.KEY and len(heads) > 1:
             out.append(Violation(rule=Rule.COVERAGE, town_id=t.town_id,
                                  message=f"key {noun} {t.name} has {len(heads)} lead units (needs exactly 1)"))
+        elif t.category is Category.KEY and not heads and not scenario.policy.allow_unassigned:
+            out.append(Violation(rule=Rule.COVERAGE, town_id=t.town_id,
+                                 message=f"key {noun} {t.name} has no lead unit (needs exactly 1; a partial plan "
+                                         "needs policy.allow_unassigned)"))
         elif t.category is not Category.KEY and heads:
             out.append(Violation(rule=Rule.COVERAGE, town_id=t.town_id, unit_id=heads[0][1],
                                  message=f"{t.category.value} {noun} {t.name} is not a key {noun} but has a lead "
@@ -165,16 +170,61 @@ def _check_tier_quota(g: nx.MultiDiGraph, scenario: Scenario, leads: list[tuple[
     key_ids = {t.town_id for t in key}
     led = [(g.nodes[("unit", u)]["tier"], g.nodes[("town", t)]["city"]) for u, t in leads if t in key_ids]
     per_tier = Counter(str(tier) for tier, _ in led)
+    partial = scenario.policy.allow_unassigned  # quotas are then met by leads plus vacancies: leads ≤ quota
+    exactly = "at most" if partial else "exactly"
     out = [Violation(rule=Rule.TIER_QUOTA, message=f"{tier} tier leads {per_tier[tier]} key towns, "
-                     f"the policy ratio requires exactly {need}")
-           for tier, need in expected.items() if per_tier[tier] != need]
+                     f"the policy ratio requires {exactly} {need}")
+           for tier, need in expected.items() if per_tier[tier] > need or (per_tier[tier] < need and not partial)]
     per_city = Counter((str(tier), city) for tier, city in led)
     for city, quotas in scenario.policy.city_quotas.items():
         for tier, need in quotas.items():
-            if per_city[(str(tier), city)] != need:
+            count = per_city[(str(tier), city)]
+            if count > need or (count < need and not partial):
                 out.append(Violation(rule=Rule.TIER_QUOTA, message=f"{city}: {tier} tier leads "
-                                     f"{per_city[(str(tier), city)]} towns, the city quota requires exactly {need}"))
+                                     f"{count} towns, the city quota requires {exactly} {need}"))
+    if partial and not out:
+        out += _check_vacancies(g, scenario, expected, per_tier, per_city)
     return out
+
+
+def _check_vacancies(g: nx.MultiDiGraph, scenario: Scenario, expected: dict[str, int], per_tier: Counter[str],
+                     per_city: Counter[tuple[str, str]]) -> list[Violation]:
+    """A partial plan's quota shortfalls must be its unassigned towns: every unassigned key town counts as one
+    vacancy of one tier, in its own city, and leads plus vacancies meet every tier and city quota exactly.
+
+    A flow decides whether such vacancies exist: the city quotas' shortfalls are taken first (their towns must be
+    in that city), then source → tier (the tier's remaining shortfall) → city (a tier without a quota there) →
+    sink (the city's remaining unassigned towns) must carry every remaining shortfall.
+    """
+    left = Counter(t.city for t in scenario.towns if t.category is Category.KEY
+                   and not _in(g, ("town", t.town_id), "lead"))
+    short = {tier: need - per_tier[tier] for tier, need in expected.items()}
+    quoted = {(str(tier), city): need - per_city[(str(tier), city)]
+              for city, quotas in scenario.policy.city_quotas.items() for tier, need in quotas.items()}
+    for (tier, city), n in quoted.items():
+        short[tier] -= n
+        left[city] -= n
+    problems = [f"{city} has {left[city] + sum(n for (_, c), n in quoted.items() if c == city)} unassigned "
+                f"towns but its city quotas are short by {sum(n for (_, c), n in quoted.items() if c == city)}"
+                for city in sorted(left) if left[city] < 0]
+    problems += [f"the {tier} tier is short by {expected[tier] - per_tier[tier]} but its cities' quotas by more"
+                 for tier in _TIER_ORDER if short[tier] < 0]
+    if not problems:
+        flow = nx.DiGraph()
+        for tier in _TIER_ORDER:
+            flow.add_edge("source", ("tier", tier), capacity=short[tier])
+            for city, n in left.items():
+                if (tier, city) not in quoted:
+                    flow.add_edge(("tier", tier), ("city", city), capacity=n)
+        for city, n in left.items():
+            flow.add_edge(("city", city), "sink", capacity=n)
+        carried = nx.maximum_flow_value(flow, "source", "sink") if flow.has_node("sink") else 0
+        if carried != sum(short.values()) or carried != sum(left.values()):
+            problems.append(f"the tier shortfalls ({', '.join(f'{t} {expected[t] - per_tier[t]}' for t in _TIER_ORDER)}) "
+                            f"cannot be matched with the {sum(left.values()) + sum(quoted.values())} unassigned towns "
+                            "city by city")
+    return [Violation(rule=Rule.TIER_QUOTA, message="quota shortfalls must be unassigned towns: " + problem)
+            for problem in problems]
 
 
 def _check_continuity(g: nx.MultiDiGraph, scenario: Scenario) -> list[Violation]:
@@ -216,10 +266,11 @@ def _check_priority(g: nx.MultiDiGraph, scenario: Scenario, leads: list[tuple[st
 
 def _check_pins(scenario: Scenario, leads: list[tuple[str, str]]) -> list[Violation]:
     plan = set(leads)
+    led = {t for _, t in leads}
     out = []
     for p in scenario.pins:
         held = (p.unit_id, p.town_id) in plan
-        if p.action == "pin" and not held:
+        if p.action == "pin" and not held and (p.town_id in led or not scenario.policy.allow_unassigned):
             out.append(Violation(rule=Rule.PINS, unit_id=p.unit_id, town_id=p.town_id,
                                  message=f"pinned pair {p.unit_id} → {p.town_id} is not in the plan"))
         elif p.action == "ban" and held:
@@ -290,4 +341,7 @@ def plan_value(scenario: Scenario, plan: Plan) -> int:
         total += scores.get(pair, 0) + p.continuity_weight * (pair in previous) + p.baseline_weight * (pair in baseline)
         if p.distance_weight > 0 and u and t and None not in (u.lon, u.lat, t.lon, t.lat):
             total -= round(p.distance_weight * _km(u.lon, u.lat, t.lon, t.lat))  # type: ignore[arg-type]
+    if p.allow_unassigned:  # each key town without a lead costs the penalty
+        led = {a.town_id for a in plan.assignments}
+        total -= unassigned_penalty(scenario) * sum(t.town_id not in led for t in scenario.key_towns)
     return total

@@ -25,8 +25,11 @@ def _supply(pairs: pd.DataFrame) -> int:
 
 
 def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
-    """Conflicts found on the candidate pairs (eligible, priority-allowed) of ``scenario``."""
-    conflicts = _pins(scenario, pairs)
+    """Conflicts found on the candidate pairs (eligible, priority-allowed) of ``scenario``.
+
+    With ``allow_unassigned`` a pin that cannot hold only leaves its town unassigned (the vacancy pairs also make
+    every supply check pass), so the pins are not checked."""
+    conflicts = [] if scenario.policy.allow_unassigned else _pins(scenario, pairs)
     broken_pins = {c.entities[1] for c in conflicts if c.rules[0] is Rule.PINS and len(c.entities) == 2}
     covered = set(pairs["town_id"])
     for town in scenario.key_towns:

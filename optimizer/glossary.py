@@ -134,6 +134,18 @@ SETTINGS: dict[str, Entry] = {
                       "{kinds: [research], needs: [industry]}], member_continuity_weight: 20, max_members: 3}",
                       "group composition as YAML, e.g. {member_rules: [{kinds: [enterprise, institution], min: 1}], "
                       "member_continuity_weight: 20, max_members: 3}"),
+    "policy.allow_unassigned": ("允许未分配", "true 时无法全部分配也给出最优的部分方案：未分配的镇各扣 unassigned_penalty 分，"
+                                "名额按“牵头数 + 空缺”计，并列出缺口",
+                                "true: the best partial plan when no complete one exists; each unassigned town costs "
+                                "unassigned_penalty, quotas count leads plus vacancies, the shortfall is listed"),
+    "policy.unassigned_penalty": ("未分配扣分", "每个未分配重点帮扶镇扣减的分数；留空自动取值，保证能全部分配时一定全部分配",
+                                  "points lost per unassigned key town; empty: automatic, large enough that a "
+                                  "complete plan always wins"),
+    "policy.objective_stages": ("分级目标", "按优先次序排列的目标项分组，YAML 写法，如 [[continuity, baseline], [score, "
+                                "distance]]：先使第一组最优，再在此前提下优化下一组；未列出的项作最后一组",
+                                "lexicographic objectives as a YAML list of term groups, e.g. [[continuity, "
+                                "baseline], [score, distance]]: each group optimised with the earlier ones held at "
+                                "their optimum; unlisted terms form a last group"),
     "policy.lead_counts": ("牵头数", "可选，某单位（填单位编码）或某分组（填 quota_group）牵头的确切镇数，YAML 写法，"
                            "如 {深圳市直单位: 40, prd-sz-futian: 5}",
                            "optional exact targets led by a unit (unit_id) or a quota_group together, as YAML, "

@@ -25,6 +25,7 @@ from models import Rule, Scenario, Tier
 
 from .model.continuity import keeps
 from .model.tier_quota import tier_quotas
+from .model.unassigned import vacancy_units
 from .model.lead_counts import lead_counts, members
 
 SCALE = 10_000
@@ -79,9 +80,10 @@ class FlowNetwork:
     def __init__(self, scenario: Scenario, pairs: pd.DataFrame) -> None:
         tiers = list(Tier)
         quotas = tier_quotas(len(scenario.key_towns), scenario.policy.tier_ratio)
-        self.n_units, self.n_towns, self.n_pairs = len(scenario.units), len(scenario.key_towns), len(pairs)
-        self._unit_tail = np.array([tiers.index(u.tier) for u in scenario.units], dtype=np.int64)
-        self._unit_cap = np.array([u.capacity for u in scenario.units], dtype=np.int64)
+        units = [(u.tier, u.capacity) for u in scenario.units] + vacancy_units(scenario)  # vacancies: unassigned
+        self.n_units, self.n_towns, self.n_pairs = len(units), len(scenario.key_towns), len(pairs)
+        self._unit_tail = np.array([tiers.index(tier) for tier, _ in units], dtype=np.int64)
+        self._unit_cap = np.array([capacity for _, capacity in units], dtype=np.int64)
         self._pair_tail = 3 + pairs["u"].to_numpy(dtype=np.int64)
         self._pair_head = 3 + self.n_units + pairs["t"].to_numpy(dtype=np.int64)
         self._supplies = np.concatenate([[quotas[t] for t in tiers], np.zeros(self.n_units, dtype=np.int64),

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from models import Conflict, Plan, Rule, Scenario, SolveResult, SolverSettings, 
 from models.policy import Method
 
 from .checks import presolve_checks
+from .lexicographic import check_range, solve_lexicographic
+from .model.unassigned import VACANCY
 from .model import BuiltModel, build_model
 from .network import relax, side_rows
 
@@ -86,9 +89,14 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
     >>> result.status.value, len(result.plan), result.gap
     ('OPTIMAL', 10, 0.0)
     """
+    if scenario.policy.objective_stages:  # one exact weighted solve (optimizer.lexicographic)
+        return solve_lexicographic(scenario, partial(
+            solve, time_limit=time_limit, workers=workers, seed=seed, deterministic=deterministic,
+            presolve=presolve, method=method, progress=progress))
     settings = settings_for(scenario, time_limit=time_limit, workers=workers, seed=seed,
                             deterministic=deterministic, presolve=presolve, method=method)
     built = build_model(scenario)
+    check_range(scenario, int(np.abs(built.pairs["value"].to_numpy()).max(initial=0)), "pair values")
     params = solver_parameters(settings)
     proto = built.model.proto
     base = _Base(scenario=scenario, built=built, settings=settings, progress=progress, start=time.perf_counter(),
@@ -126,7 +134,7 @@ class _Base:
         objective = int(pairs["value"].to_numpy()[chosen].sum())
         if status is Status.OPTIMAL:  # proven: the bound is the objective itself
             bound = objective
-        rows = pairs.loc[chosen, ["town_id", "unit_id"]]
+        rows = pairs.loc[chosen & ~pairs[VACANCY].to_numpy(), ["town_id", "unit_id"]]  # a vacancy: no lead
         return self.result(status, plan=Plan.from_pairs(list(rows.itertuples(index=False, name=None))),
                            objective=objective, best_bound=bound, path=path,
                            gap=max(0.0, (bound - objective) / max(1.0, abs(objective))))

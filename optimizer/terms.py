@@ -6,14 +6,18 @@ import numpy as np
 import pandas as pd
 
 from models import Plan, RelationshipKind, Scenario
+from models.penalty import unassigned_penalty
 
 from .model.objective import haversine_km
 
-TERMS = ["score", "continuity", "baseline", "distance"]
+TERMS = ["score", "continuity", "baseline", "distance", "unassigned"]
+"""The objective's terms; ``unassigned`` (−penalty per key town without a lead) only with ``allow_unassigned``."""
 
 
 def objective_terms(scenario: Scenario, plan: Plan) -> pd.DataFrame:
-    """One row per pairing: ``town_id, unit_id`` and each term of the README objective, plus their sum ``value``.
+    """One row per pairing: ``town_id, unit_id`` and each term of the README objective, plus their sum ``value``;
+    with ``allow_unassigned``, then one row per key town without a lead (``unit_id`` empty, ``unassigned`` =
+    −penalty), so that ``value`` always adds up to the objective.
 
     Works for any plan, also one with pairs the current rules forbid (an old plan being compared).
     """
@@ -34,5 +38,11 @@ def objective_terms(scenario: Scenario, plan: Plan) -> pd.DataFrame:
         tlon, tlat = np.array([towns.get(t, (np.nan, np.nan)) for t in frame["town_id"]], dtype=float).T
         km = np.nan_to_num(haversine_km(ulon, ulat, tlon, tlat))
         frame["distance"] = -np.rint(policy.distance_weight * km).astype(np.int64)
+    frame["unassigned"] = np.zeros(len(frame), dtype=np.int64)
+    if policy.allow_unassigned:
+        led = set(frame["town_id"])
+        left = [t.town_id for t in scenario.key_towns if t.town_id not in led]
+        blank = pd.DataFrame({"town_id": left, "unit_id": ""} | {term: 0 for term in TERMS[:-1]})
+        frame = pd.concat([frame, blank.assign(unassigned=-unassigned_penalty(scenario))], ignore_index=True)
     frame["value"] = frame[TERMS].sum(axis=1)
     return frame

@@ -20,6 +20,7 @@ from .objective import define_objective, pair_values
 from .pins import allowed_by_pins
 from .priority import allowed_by_priority
 from .tier_quota import define_tier_quota
+from .unassigned import with_vacancies
 
 RULE_BUILDERS = (define_coverage, define_tier_quota, define_capacity, define_continuity, define_lead_counts)
 """Constraint families in build order; eligibility, priority and pins act earlier, by pruning pairs."""
@@ -35,7 +36,8 @@ class BuiltModel:
 
 
 def candidate_pairs(scenario: Scenario) -> tuple[pd.DataFrame, dict[Rule, int]]:
-    """Eligible pairs that no priority rule forbids, with their ``previous`` flag and objective ``value``."""
+    """Eligible pairs that no priority rule forbids, with their ``previous`` flag and objective ``value``; in the
+    overconstrained mode also the vacancy pairs (:mod:`.unassigned`)."""
     pairs = eligible_pairs(scenario)
     by_priority = allowed_by_priority(pairs, scenario.policy)
     by_pins = allowed_by_pins(pairs, scenario)
@@ -44,7 +46,7 @@ def candidate_pairs(scenario: Scenario) -> tuple[pd.DataFrame, dict[Rule, int]]:
     for keep in keeps(scenario):
         pairs[keep.column] = mark(pairs, keep)
     pairs["value"] = pair_values(scenario, pairs)
-    return pairs, pruned
+    return with_vacancies(scenario, pairs), pruned
 
 
 def build_model(scenario: Scenario, pairs: pd.DataFrame | None = None) -> BuiltModel:

@@ -27,19 +27,26 @@ def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h))
 
 
-def pair_values(scenario: Scenario, pairs: pd.DataFrame) -> np.ndarray:
-    """Integer objective value of every pair (vectorised; ``pairs`` must carry ``previous`` and ``baseline``)."""
+def pair_terms(scenario: Scenario, pairs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each term of every pair's value: ``score``, ``continuity``, ``baseline``, ``distance`` (vectorised;
+    ``pairs`` must carry ``previous`` and ``baseline``)."""
     policy: Policy = scenario.policy
-    value = np.zeros(len(pairs), dtype=np.int64)
+    terms = {term: np.zeros(len(pairs), dtype=np.int64) for term in ("score", "continuity", "baseline", "distance")}
     score = frames.scores(scenario)
     if not score.empty:
         merged = pairs[["unit_id", "town_id"]].merge(score, on=["unit_id", "town_id"], how="left")
-        value += merged["score"].fillna(0).to_numpy(dtype=np.int64)
-    value += policy.continuity_weight * pairs["previous"].to_numpy(dtype=np.int64)
-    value += policy.baseline_weight * pairs["baseline"].to_numpy(dtype=np.int64)
+        terms["score"] += merged["score"].fillna(0).to_numpy(dtype=np.int64)
+    terms["continuity"] += policy.continuity_weight * pairs["previous"].to_numpy(dtype=np.int64)
+    terms["baseline"] += policy.baseline_weight * pairs["baseline"].to_numpy(dtype=np.int64)
     if policy.distance_weight > 0:
         km = haversine_km(pairs["unit_lon"], pairs["unit_lat"], pairs["town_lon"], pairs["town_lat"])
-        value -= np.rint(policy.distance_weight * km).astype(np.int64)
+        terms["distance"] -= np.rint(policy.distance_weight * km).astype(np.int64)
+    return terms
+
+
+def pair_values(scenario: Scenario, pairs: pd.DataFrame) -> np.ndarray:
+    """Integer objective value of every pair: the sum of its :func:`pair_terms`."""
+    value: np.ndarray = sum(pair_terms(scenario, pairs).values(), np.zeros(len(pairs), dtype=np.int64))
     return value
 
 
