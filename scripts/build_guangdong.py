@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from build_cadres import cadres, member_units, readme_section, town_needs
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / ".." / "shared" / "data"
@@ -54,6 +55,10 @@ SEED003_LEADS = (
     ("惠来县", "隆江镇", "prov-gxt"),    # 省工业和信息化厅 + 华南理工大学
     ("惠来县", "华湖镇", "loc-jy-swb"),  # 揭阳市委办公室 + 市农业农村局 + 市人民医院 + ...
     ("榕城区", "登岗镇", "prov-nea"),    # 国家能源局南方监管局 + 省机场管理集团
+)
+SEED003_MEMBERS = (  # the member units the same report names in those groups (those in units.csv)
+    ("揭西县", "金和镇", "prov-yhkg"), ("揭西县", "灰寨镇", "prov-gwkg"), ("惠来县", "隆江镇", "prov-scut"),
+    ("惠来县", "华湖镇", "loc-jy-m-hpeople"), ("榕城区", "登岗镇", "prov-jcjt"),
 )
 
 # --- tiers and quotas ---------------------------------------------------------------------------------
@@ -219,6 +224,10 @@ MAX_CHANGES = 0.2
 DISTANCE_WEIGHT = 0.1
 PRIORITY = ({"flags": ["ethnic"], "tiers": ["prd", "provincial"]},
             {"flags": ["border", "old_base"], "min_strength": 4})
+MEMBER_RULES = ("{kinds: [enterprise, institution], min: 1}", "{kinds: [research], min: 1, needs: [industry]}")
+MEMBER_CONTINUITY_WEIGHT = 20
+MAX_MEMBERS = 4
+STAFFING = {"start_year": 2021, "years": 6}  # ages in cadres.csv are as of 2021; two 3-year terms
 SOLVER = {"time_limit": 300, "workers": 1, "seed": 0, "presolve": "false"}  # ~15 s on 2 cores; 300 s is a cap
 
 
@@ -273,6 +282,13 @@ def largest_remainder(total: int, weights: Mapping[str, float]) -> dict[str, int
     for i in ranked[:rest]:
         out[names[i]] += 1
     return out
+
+
+def seat_km(data: Data, towns: pd.DataFrame) -> pd.Series:
+    """Each town's distance to its county's centre (the county seat), in km."""
+    seat = data.counties.set_index("county_code")
+    return pd.Series(haversine_km(towns.lon, towns.lat, towns.county_code.map(seat.lon_gcj02),
+                                  towns.county_code.map(seat.lat_gcj02)), index=towns.index)
 
 
 def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
@@ -471,6 +487,17 @@ def prd_units(data: Data, plan: pd.DataFrame, key_by_county: Counter[str]) -> li
     return rows
 
 
+def prd_localities(data: Data) -> dict[str, list[tuple[str, str]]]:
+    """Each PRD helper city's districts (东莞, 中山: its helper towns) as (full name, id slug)."""
+    districts = data.counties[data.counties.county_type == "市辖区"]
+    out = {}
+    for city in PRD_HELPERS:
+        names = [*districts[districts.city_name == city].county_name, *EXTRA_DISTRICTS.get(city, ()),
+                 *PRD_TOWN_UNITS.get(city, ())]
+        out[city] = [(city + n, DISTRICT_SLUG[n]) for n in names]
+    return out
+
+
 def _prd_capacities(city: str, members: Sequence[tuple[str, str, str, object, object, str]], target: int,
                     key_by_county: Counter[str], plan: pd.DataFrame) -> dict[str, int]:
     """Capacities of one PRD city's units summing to ``target`` (see :func:`prd_units`)."""
@@ -640,6 +667,13 @@ def previous_leads(data: Data, towns: pd.DataFrame, units: pd.DataFrame, plan: p
     return rows
 
 
+def previous_members(data: Data) -> list[dict[str, str]]:
+    """The round-1 member units named in seed 003 (kind ``previous_member``)."""
+    return [{"unit_id": uid, "town_id": find_town(data.towns, county, name), "county": "", "kind": "previous_member",
+             "source": SEED003_SOURCE, "note": "round-1 member unit named in the report"}
+            for county, name, uid in SEED003_MEMBERS]
+
+
 def _eligible(u: pd.Series, town: pd.Series, helper: Mapping[str, str], counties: set[str] | None) -> bool:
     if u.tier == "local":
         return bool(u.city == town.city)
@@ -670,12 +704,14 @@ def scenario_yaml() -> str:
         "  Guangdong 驻镇帮镇扶村, first round (2021): 600 key towns of the 12 east/west/north cities and",
         "  肇庆, led by PRD-city, provincial and local units at 5:2:3. Towns, counties, flags, coordinates,",
         "  counterpart cities and Shenzhen's county pairings come from public data; the key-town list, unit",
-        "  capacities and strengths and the generated previous leads are illustrative (see README.md).",
+        "  capacities and strengths, the generated previous leads, the member units' capacities, the towns' needs",
+        "  and the generated cadres are illustrative (see README.md).",
         "tables:",
         "  towns: towns.csv",
         "  units: units.csv",
         "  counterparts: counterparts.csv",
         "  relationships: relationships.csv",
+        "  cadres: cadres.csv",
         "policy:",
         "  tier_ratio: {" + ", ".join(f"{k}: {v}" for k, v in TIER_RATIO.items()) + "}",
         "  city_quotas:   # published towns per tier (湛江 in full; PRD-led towns elsewhere)",
@@ -695,6 +731,14 @@ def scenario_yaml() -> str:
         if "min_strength" in rule:
             parts.append(f"min_strength: {rule['min_strength']}")
         lines.append("    - {" + ", ".join(parts) + "}")
+    lines += [
+        "  groups:   # 组团: at least one enterprise or institution per group; a research unit where industry is a need",
+        "    member_rules:",
+        *(f"      - {rule}" for rule in MEMBER_RULES),
+        f"    member_continuity_weight: {MEMBER_CONTINUITY_WEIGHT}",
+        f"    max_members: {MAX_MEMBERS}",
+        "  staffing: {" + ", ".join(f"{k}: {v}" for k, v in STAFFING.items()) + "}   # Shenzhen 2022 rules (defaults)",
+    ]
     lines.append("solver: {" + ", ".join(f"{k}: {v}" for k, v in SOLVER.items()) + "}")
     return "\n".join(lines) + "\n"
 
@@ -783,8 +827,9 @@ def check(towns: pd.DataFrame, units: pd.DataFrame, plan: pd.DataFrame, rels: pd
 
 
 def readme(per_city: pd.DataFrame, n_pairs: Mapping[str, int], towns: pd.DataFrame, units: pd.DataFrame,
-           rels: pd.DataFrame, checks: Sequence[str]) -> str:
-    """The scenario's README: provenance, licences and every rule, with the numbers of this build."""
+           rels: pd.DataFrame, checks: Sequence[str], members: pd.DataFrame, staff: pd.DataFrame, teams: str) -> str:
+    """The scenario's README: provenance, licences and every rule, with the numbers of this build (``units``:
+    the lead units; ``members``: the member units; ``teams``: the groups-and-cadres part)."""
     cat = towns.category.value_counts()
     tiers = units.tier.value_counts()
     caps = units.assign(capacity=units.capacity.astype(int)).groupby("tier").capacity.sum()
@@ -819,18 +864,20 @@ counterpart cities, Shenzhen's county pairings and team counts, the published pe
 *names* come from public sources. **The list of the 600 key towns is illustrative** (no town-by-town list is
 published; a documented rule picks them so that every published figure holds). **Unit capacities and
 strengths are illustrative.** **The generated previous leads are illustrative** (seeded random draws, marked
-`generated`). Seven of Shenzhen's ten district → county pairings, and 罗湖区's second county, are assumptions
+`generated`). **The member units' capacities, the towns' needs and the cadres are illustrative** (generated by
+`scripts/build_cadres.py`; the cadres are made-up people with a documented age, rank and Party-membership mix). Seven of Shenzhen's ten district → county pairings, and 罗湖区's second county, are assumptions
 (marked `assumed`).
 
 ## Files
 
 | file | rows | content |
 |---|---|---|
-| `scenario.yaml` | | name, tables, policy (5:2:3, published city quotas, continuity, distance, priority), solver |
+| `scenario.yaml` | | name, tables, policy (5:2:3, published city quotas, continuity, distance, priority, groups, staffing), solver |
 | `towns.csv` | {len(towns)} | every 镇/乡/民族乡 of the 21 cities: {cat.get('key', 0)} key, {cat.get('consolidation', 0)} consolidation, {cat.get('pilot', 0)} pilot |
-| `units.csv` | {len(units)} | helper units: {tiers.get('prd', 0)} PRD (capacity {caps.get('prd', 0)}), {tiers.get('provincial', 0)} provincial (capacity {caps.get('provincial', 0)}), {tiers.get('local', 0)} local (capacity {caps.get('local', 0)}) |
+| `units.csv` | {len(units) + len(members)} | {len(units)} lead units: {tiers.get('prd', 0)} PRD (capacity {caps.get('prd', 0)}), {tiers.get('provincial', 0)} provincial (capacity {caps.get('provincial', 0)}), {tiers.get('local', 0)} local (capacity {caps.get('local', 0)}); {len(members)} member units (capacity 0, member capacity {members.member_capacity.astype(int).sum()}) |
 | `counterparts.csv` | 13 | PRD helper city → target city (2021 round) |
-| `relationships.csv` | {len(rels)} | {n_pair_rows} county pairings, {len(prev)} previous leads ({len(prev) - gen} published, {gen} generated) |
+| `relationships.csv` | {len(rels)} | {n_pair_rows} county pairings, {len(prev)} previous leads ({len(prev) - gen} published, {gen} generated), {int((rels.kind == "previous_member").sum())} previous members (published) |
+| `cadres.csv` | {len(staff)} | cadres the lead and member units can send to town teams (generated) |
 
 ## Sources and licences
 
@@ -945,7 +992,11 @@ The shared data folder's files and the rows each output column comes from:
   old base → strength ≥ 4.
 - `solver`: one worker without CP-SAT presolve proves the optimum in about 15 s on a 2-core machine (presolve's
   probing alone costs about 10 s here, and more workers were slower); `time_limit` {SOLVER['time_limit']} s is only a cap.
+- `groups`: the member rules below. `staffing`: the Shenzhen 2022 rules (the defaults) from {STAFFING['start_year']}
+  (`start_year`: the ages in `cadres.csv` are as of that year) over {STAFFING['years']} years (two 3-year terms), so
+  `bangfu staff` gives every key town's group, its first team, the county working-group heads and the rotation.
 
+{teams}
 ## Numbers of this build
 
 {markdown_table(per_city)}
@@ -971,29 +1022,42 @@ def main(argv: Sequence[str] | None = None) -> None:
     check_published(data.figures)
 
     towns, counts, targets = build_towns(data)
+    towns["needs"] = town_needs(towns, seat_km(data, towns))
     plan = tier_plan(counts, targets, data.pairings)
     key = towns[towns.category == "key"]
     key_by_county: Counter[str] = Counter(key.county)
     flagged_share = {c: float(((g.border == "true") | (g.old_base == "true")).mean()) for c, g in key.groupby("city")}
     units = pd.DataFrame(prd_units(data, plan, key_by_county) + provincial_units(data)
                          + local_units(data, plan, flagged_share))
-    if units.unit_id.duplicated().any():
-        raise SystemExit(f"duplicate unit ids: {sorted(units.unit_id[units.unit_id.duplicated()])}")
+    units["member_capacity"] = "0"
+    members = pd.DataFrame(member_units(plan, towns, data.cities, CITY_SLUG, prd_localities(data),
+                                        len(PROVINCIAL_UNITS), PROVINCIAL_OFFSET_DEG))
+    every_unit = pd.concat([units, members], ignore_index=True)
+    joined = {uid for _, _, uid in SEED003_MEMBERS}
+    every_unit.loc[every_unit.unit_id.isin(joined) & (every_unit.member_capacity == "0"), "member_capacity"] = "1"
+    if every_unit.unit_id.duplicated().any():
+        raise SystemExit(f"duplicate unit ids: {sorted(every_unit.unit_id[every_unit.unit_id.duplicated()])}")
     counterparts = pd.DataFrame({"prd_city": data.pairings.helper_city, "target_city": data.pairings.target_city,
                                  "status": data.pairings.status, "source": data.pairings.source})
     pairs = county_pairings()
-    rels = pd.DataFrame(pairs + previous_leads(data, towns, units, plan, pairs),
+    rels = pd.DataFrame(pairs + previous_leads(data, towns, units, plan, pairs) + previous_members(data),
                         columns=["unit_id", "town_id", "county", "kind", "source", "note"])
     checks = check(towns, units, plan, rels)
     per_city, n_pairs = summary(towns, units, plan, rels, counterparts)
+    prev = rels[rels.kind == "previous_lead"]
+    staff, added = cadres(every_unit, heads=Counter(p["unit_id"] for p in pairs),
+                          previous={u: list(g.town_id) for u, g in prev.groupby("unit_id", sort=False)})
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "scenario.yaml").write_text(scenario_yaml(), encoding="utf-8")
     write_csv(towns, args.out / "towns.csv")
-    write_csv(units, args.out / "units.csv")
+    write_csv(every_unit, args.out / "units.csv")
     write_csv(counterparts, args.out / "counterparts.csv")
     write_csv(rels, args.out / "relationships.csv")
-    (args.out / "README.md").write_text(readme(per_city, n_pairs, towns, units, rels, checks), encoding="utf-8")
+    write_csv(staff, args.out / "cadres.csv")
+    text = readme(per_city, n_pairs, towns, units, rels, checks, members, staff,
+                  readme_section(towns, every_unit, staff, added))
+    (args.out / "README.md").write_text(text, encoding="utf-8")
 
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(per_city.to_string(index=False))
