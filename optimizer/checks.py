@@ -18,10 +18,15 @@ from .model.lead_counts import LeadCount, lead_counts
 from .model.tier_quota import tier_quotas
 
 
-def _supply(pairs: pd.DataFrame) -> int:
-    """Most towns the units of ``pairs`` can lead: Σ min(capacity, eligible towns) per unit."""
-    per_unit = pairs.groupby("u").agg(capacity=("capacity", "first"), towns=("t", "size"))
-    return int(np.minimum(per_unit["capacity"], per_unit["towns"]).sum())
+def _supply(pairs: pd.DataFrame, mask: np.ndarray | None = None) -> int:
+    """Most towns the units of ``pairs[mask]`` can lead: Σ min(capacity, eligible towns) per unit."""
+    u, capacity = pairs["u"].to_numpy(), pairs["capacity"].to_numpy()
+    if mask is not None:
+        u, capacity = u[mask], capacity[mask]
+    towns = np.bincount(u)
+    most = np.zeros(len(towns), dtype=np.int64)
+    most[u] = capacity
+    return int(np.minimum(most, towns).sum())
 
 
 def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
@@ -41,8 +46,9 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
                         "no provincial unit and no PRD unit of a counterpart city may lead it under the "
                         "eligibility and priority rules"))
     quotas = tier_quotas(len(scenario.key_towns), scenario.policy.tier_ratio)
+    tier_of, city_of = pairs["tier"].to_numpy(), pairs["town_city"].to_numpy()
     for tier, need in quotas.items():
-        can = _supply(pairs[pairs["tier"] == tier.value])
+        can = _supply(pairs, tier_of == tier.value)
         if can < need:
             conflicts.append(Conflict(
                 rules=(Rule.TIER_QUOTA, Rule.CAPACITY, Rule.ELIGIBILITY), entities=(tier.value,),
@@ -51,7 +57,7 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
                         f"{can}: raise their capacity by {need - can} or lower the {tier.value} share"))
     for city, per_tier in scenario.policy.city_quotas.items():
         for tier, need in per_tier.items():
-            can = _supply(pairs[(pairs["tier"] == tier.value) & (pairs["town_city"] == city)])
+            can = _supply(pairs, (tier_of == tier.value) & (city_of == city))
             if can < need:
                 conflicts.append(Conflict(
                     rules=(Rule.TIER_QUOTA, Rule.CAPACITY), entities=(city, tier.value),
@@ -153,6 +159,8 @@ def _lead_counts(scenario: Scenario, pairs: pd.DataFrame, quotas: dict[Tier, int
         what = _counted(count, units)
         if count.count > can:
             capacity = sum(units[u].capacity for u in count.unit_ids)
+            advice = "raise the capacity" if capacity < reach else f"give it more eligible {targets} (county " \
+                "pairings, priority rules, pins)"
             out.append(Conflict(
                 rules=(Rule.LEAD_COUNTS, Rule.CAPACITY, Rule.ELIGIBILITY), entities=(count.key,),
                 figures={"count": count.count, "available": can, "capacity": capacity, "eligible": reach},
@@ -162,8 +170,6 @@ def _lead_counts(scenario: Scenario, pairs: pd.DataFrame, quotas: dict[Tier, int
         if (n := sum(pinned[u] for u in count.unit_ids)) > count.count:
             out.append(Conflict(
                 rules=(Rule.LEAD_COUNTS, Rule.PINS), entities=(count.key,), figures={"count": count.count, "pinned": n},
-            advice = "raise the capacity" if capacity < reach else f"give it more eligible {targets} (county " \
-                "pairings, priority rules, pins)"
                 message=f"{what} is pinned to {n} {targets} but must lead exactly {count.count}: remove "
                         f"{n - count.count} pin(s) or raise policy.lead_counts[{count.key}]"))
     out.extend(_lead_counts_by_tier(counts, units, pairs, quotas, targets))

@@ -15,14 +15,16 @@ import ortools
 import pandas as pd
 from ortools.sat.python import cp_model
 
-from models import Conflict, Plan, Rule, Scenario, SolveResult, SolverSettings, Status
+from models import Conflict, Plan, Rule, Scenario, SolveResult, SolverSettings, Status, Tier
 from models.policy import Method
 
 from .checks import presolve_checks
 from .lexicographic import check_range, solve_lexicographic
 from .model.unassigned import VACANCY
+from .teams.groups import with_groups
 from .model import BuiltModel, build_model
-from .network import relax, side_rows
+from .model.build import candidate_pairs
+from .network import relax, side_rows, top_per_group
 
 RESTRICTED_TOP_K = 3
 """Besides every pair a flow solution used, the restricted model keeps each town's best few pairs."""
@@ -83,6 +85,8 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
     (min-cost flow + Lagrangian bound, :mod:`optimizer.network`) and falls back to CP-SAT, which it hands a hint
     and the bound; ``"cp-sat"`` runs CP-SAT on the full model alone. The result carries the status, the plan,
     objective, best bound and gap, the path that proved it, build and solve seconds, model size and versions.
+    When the scenario forms groups, each town's member units are then chosen around its lead
+    (:func:`optimizer.teams.groups.compose_groups`) and carried in ``plan.assignments[i].members``.
 
     >>> from optimizer import load_scenario, solve
     >>> result = solve(load_scenario("scenarios/tiny/scenario.yaml"), time_limit=10, seed=0)
@@ -95,39 +99,62 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
             presolve=presolve, method=method, progress=progress))
     settings = settings_for(scenario, time_limit=time_limit, workers=workers, seed=seed,
                             deterministic=deterministic, presolve=presolve, method=method)
-    built = build_model(scenario)
-    check_range(scenario, int(np.abs(built.pairs["value"].to_numpy()).max(initial=0)), "pair values")
+    start = time.perf_counter()
+    pairs, pruned = candidate_pairs(scenario)
+    check_range(scenario, int(np.abs(pairs["value"].to_numpy()).max(initial=0)), "pair values")
     params = solver_parameters(settings)
-    proto = built.model.proto
-    base = _Base(scenario=scenario, built=built, settings=settings, progress=progress, start=time.perf_counter(),
-                 common=dict(build_seconds=built.seconds, variables=len(proto.variables),
-                             constraints=len(proto.constraints), ortools_version=ortools.__version__,
-                             parameters=params | {"method": settings.method}, fingerprint=scenario.fingerprint()))
-    conflicts = presolve_checks(scenario, built.pairs)
+    base = _Base(scenario=scenario, pairs=pairs, pruned=pruned, settings=settings, progress=progress,
+                 start=time.perf_counter(), build_seconds=time.perf_counter() - start,
+                 common=dict(ortools_version=ortools.__version__, parameters=params | {"method": settings.method},
+                             fingerprint=scenario.fingerprint()))
+    conflicts = presolve_checks(scenario, pairs)
     if conflicts:
         return base.result(Status.INFEASIBLE, conflicts=tuple(conflicts),
                            message="the pre-solve checks prove that no plan exists")
-    if settings.method == "cp-sat":
-        return _cp_sat(base, built, path="cp-sat")
-    return _network_path(base)
+    leads = _cp_sat(base, base.build(), path="cp-sat") if settings.method == "cp-sat" else _network_path(base)
+    return with_groups(scenario, leads, time_limit=settings.time_limit)
 
 
 @dataclass
 class _Base:
-    """What every path needs to finish a result: inputs, settings, the clock and the common fields."""
+    """What every path needs to finish a result: inputs, settings, the clock and the common fields.
+
+    The full CP-SAT model is built only when a path needs it (:meth:`build`); its build time counts as build
+    time, not solve time, and the result reports the size of the model that was solved."""
 
     scenario: Scenario
-    built: BuiltModel
+    pairs: pd.DataFrame
+    pruned: dict[Rule, int]
     settings: SolverSettings
     progress: ProgressCallback | None
     start: float
+    build_seconds: float
     common: dict[str, Any]
+    rows: int = 0
+    _full: BuiltModel | None = None
+    _built_during_solve: float = 0.0
+
+    def build(self, pairs: pd.DataFrame | None = None) -> BuiltModel:
+        """The CP-SAT model over ``pairs`` (default: all candidates, kept for later calls)."""
+        if pairs is None and self._full is not None:
+            return self._full
+        built = build_model(self.scenario, self.pairs if pairs is None else pairs, pruned=self.pruned)
+        self.build_seconds += built.seconds
+        self._built_during_solve += built.seconds
+        if pairs is None:
+            self._full = built
+            self.rows = len(built.model.proto.constraints)
+        return built
 
     def remaining(self) -> float:
-        return max(0.01, self.settings.time_limit - (time.perf_counter() - self.start))
+        return max(0.01, self.settings.time_limit - self.elapsed())
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start - self._built_during_solve
 
     def result(self, status: Status, **fields: Any) -> SolveResult:
-        return SolveResult(status=status, solve_seconds=time.perf_counter() - self.start, **self.common, **fields)
+        return SolveResult(status=status, solve_seconds=self.elapsed(), build_seconds=self.build_seconds,
+                           variables=len(self.pairs), constraints=self.rows, **self.common, **fields)
 
     def plan_result(self, status: Status, pairs: pd.DataFrame, chosen: np.ndarray, bound: float,
                     path: str) -> SolveResult:
@@ -142,7 +169,9 @@ class _Base:
 
 def _network_path(base: _Base) -> SolveResult:
     """Flow + Lagrangian bound; certified, or closed by a restricted CP-SAT, or handed to the full CP-SAT."""
-    pairs = base.built.pairs
+    pairs = base.pairs
+    rows = side_rows(base.scenario, pairs)
+    base.rows = len(base.scenario.key_towns) + len(Tier) + len(base.scenario.units) + len(rows)  # flow + side rows
     relaxation = relax(base.scenario, pairs)
     if relaxation is None:
         return base.result(Status.INFEASIBLE, path="network", conflicts=(Conflict(
@@ -153,16 +182,17 @@ def _network_path(base: _Base) -> SolveResult:
     bound = relaxation.bound
     if base.progress:
         best = math.nan if relaxation.best_value is None else float(relaxation.best_value)
-        base.progress(time.perf_counter() - base.start, best, bound)
+        base.progress(base.elapsed(), best, bound)
     if relaxation.certified and relaxation.best is not None:
-        path = "network" if not side_rows(base.scenario, pairs) else "lagrangian"
+        path = "lagrangian" if rows else "network"
         return base.plan_result(Status.OPTIMAL, pairs, relaxation.best, bound, path)
     target = math.floor(bound + 1e-9)
     if target < -int(np.abs(pairs["value"].to_numpy()).sum()):  # below any plan's value: the side rows clash
         return _clash(base, pairs)
     hint = None
-    for keep in (relaxation.support, relaxation.seen | _top_per_town(pairs, RESTRICTED_TOP_K)):
-        restricted = build_model(base.scenario, pairs[keep])
+    best_per_town = top_per_group(pairs["value"].to_numpy(), pairs["t"].to_numpy(), RESTRICTED_TOP_K)
+    for keep in (relaxation.support, relaxation.seen | best_per_town):
+        restricted = base.build(pairs[keep])
         outcome, chosen = _run_cp_sat(base, restricted, workers=1)
         if outcome is Status.OPTIMAL and chosen is not None:
             hint = np.zeros(len(pairs), dtype=bool)
@@ -171,10 +201,11 @@ def _network_path(base: _Base) -> SolveResult:
                 return base.plan_result(Status.OPTIMAL, pairs, hint, bound, "restricted")
     if hint is None and relaxation.best is None and _side_rows_clash(base.scenario, pairs):
         return _clash(base, pairs)
+    full = base.build()
     if hint is not None:
-        _hint(base.built, hint)
-    _cap_objective(base.built, target)
-    result = _cp_sat(base, base.built, path="cp-sat", bound=bound)
+        _hint(full, hint)
+    _cap_objective(full, target)
+    result = _cp_sat(base, full, path="cp-sat", bound=bound)
     if relaxation.best is not None and relaxation.best_value is not None and (
             result.objective is None or result.objective < relaxation.best_value):
         # CP-SAT ran out of time below a plan the flow already found (which meets every side row): keep that one
@@ -196,15 +227,6 @@ def _side_rows_clash(scenario: Scenario, pairs: pd.DataFrame) -> bool:
     the side rows (the priced objective can only sink below 0 when the rows are violated everywhere)."""
     phase_one = relax(scenario, pairs.assign(value=0))
     return phase_one is not None and phase_one.bound < -1e-6
-
-
-def _top_per_town(pairs: pd.DataFrame, k: int) -> np.ndarray:
-    ranked = pairs.assign(_i=np.arange(len(pairs))).sort_values(["t", "value"], ascending=[True, False],
-                                                                kind="stable")
-    top = ranked.groupby("t", sort=False).head(k)["_i"].to_numpy()
-    mask = np.zeros(len(pairs), dtype=bool)
-    mask[top] = True
-    return mask
 
 
 def _hint(built: BuiltModel, chosen: np.ndarray) -> None:

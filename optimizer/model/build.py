@@ -49,13 +49,15 @@ def candidate_pairs(scenario: Scenario) -> tuple[pd.DataFrame, dict[Rule, int]]:
     return with_vacancies(scenario, pairs), pruned
 
 
-def build_model(scenario: Scenario, pairs: pd.DataFrame | None = None) -> BuiltModel:
+def build_model(scenario: Scenario, pairs: pd.DataFrame | None = None,
+                pruned: dict[Rule, int] | None = None) -> BuiltModel:
     """The whole model; only eligible pairs get a Boolean (sparse), never a dense unit × town matrix.
 
-    ``pairs`` (rows of :func:`candidate_pairs`) restricts the model to a subset, e.g. the network path's candidates.
+    ``pairs`` (rows of :func:`candidate_pairs`) restricts the model to a subset, e.g. the network path's candidates;
+    ``pruned`` is then what :func:`candidate_pairs` reported, carried into the result.
     """
     start = time.perf_counter()
-    pruned: dict[Rule, int] = {}
+    pruned = pruned or {}
     if pairs is None:
         pairs, pruned = candidate_pairs(scenario)
     pairs = pairs.reset_index(drop=True)
