@@ -195,6 +195,8 @@ class StaffingResult(BaseModel):
     kept: int = Field(0, description="First-year cadres on the team of their previous_town (continuity).")
     replacements: int = Field(0, description="Cadres who start after the first year (the rotation's objective).")
     replacements_bound: int = Field(0, description="Proven lower bound on replacements.")
+    rotation_paths: dict[str, int] = Field(default_factory=dict, description="Components of the calendar solved "
+                                           "by each path: pattern (flow), repair or cp-sat.")
     timings: dict[str, float] = Field(default_factory=dict, description="Seconds per stage.")
     message: str = ""
     conflicts: tuple[Conflict, ...] = ()

@@ -41,36 +41,59 @@ class Staffing:
         return not self.conflicts
 
 
+@dataclass(frozen=True)
+class Arcs:
+    """The candidate (cadre, post) pairs with their costs: the whole model, for the flow and for peers."""
+
+    posts: list[Post]
+    cadre: npt.NDArray[np.int64]    # cadre row per arc
+    post: npt.NDArray[np.int64]     # post number per arc
+    cost: npt.NDArray[np.int64]
+    kept: npt.NDArray[np.bool_]     # the arc puts a cadre on the team of its previous_town
+
+    @property
+    def seats(self) -> int:
+        return sum(p.seats for p in self.posts)
+
+
+def candidate_arcs(scenario: Scenario, teams: Mapping[str, TeamUnits], table: CadreTable) -> Arcs:
+    """An arc for every cadre who may take a post in the start year: the post's units, the role's rule and the
+    availability. Cost: ``continuity`` unless the cadre keeps their previous town, plus the years they fall
+    short of a whole term (a cadre leaving early forces an early replacement)."""
+    policy = scenario.policy.staffing
+    posts = posts_of(scenario, teams)
+    able = {role: table.reasons(rule_of(scenario, role), 0) == Reason.ELIGIBLE for role in {p.role for p in posts}}
+    seats = sum(p.seats for p in posts)
+    continuity = seats * policy.term_years + 1  # above any sum of the term-shortfall costs: keeping comes first
+    short = np.clip(min(policy.term_years, policy.years) - 1 - table.available_until, 0, None)
+    previous = {town: i for i, town in enumerate(sorted({t for t in table.previous_town if t is not None}))}
+    prev = np.array([previous.get(t, -1) if t is not None else -1 for t in table.previous_town], dtype=np.int64)
+    tails, heads = [], []
+    for p, post in enumerate(posts):
+        rows = table.of_units(post.units)
+        rows = rows[able[post.role][rows]]
+        tails.append(rows)
+        heads.append(np.full(len(rows), p, dtype=np.int64))
+    cadre = np.concatenate(tails) if tails else np.zeros(0, dtype=np.int64)
+    post_of = np.concatenate(heads) if heads else np.zeros(0, dtype=np.int64)
+    town = np.array([previous.get(p.town_id, -2) if p.town_id is not None else -2 for p in posts], dtype=np.int64)
+    kept = prev[cadre] == town[post_of] if len(posts) else np.zeros(0, dtype=bool)
+    return Arcs(posts, cadre, post_of, np.where(kept, 0, continuity) + short[cadre], kept)
+
+
 def assign_cadres(scenario: Scenario, teams: Mapping[str, TeamUnits],
                   table: CadreTable | None = None) -> Staffing:
     """Staff every post of ``teams`` (town → lead and member units) from ``scenario.cadres``."""
     began = time.perf_counter()
     table = table or CadreTable.of(scenario)
-    policy = scenario.policy.staffing
-    posts = posts_of(scenario, teams)
-    seats = sum(p.seats for p in posts)
-    term = min(policy.term_years, policy.years) - 1
-    tails: list[npt.NDArray[np.int64]] = []
-    heads: list[npt.NDArray[np.int64]] = []
-    costs: list[npt.NDArray[np.int64]] = []
-    continuity = seats * policy.term_years + 1  # above any sum of the term-shortfall costs: keeping comes first
-    short = np.clip(term - table.available_until, 0, None)  # years short of a whole term (within the horizon)
-    for p, post in enumerate(posts):
-        rows = table.eligible(rule_of(scenario, post.role), 0, table.of_units(post.units))
-        kept = np.array([table.previous_town[r] == post.town_id for r in rows], dtype=bool) \
-            if post.town_id is not None else np.zeros(len(rows), dtype=bool)
-        tails.append(rows)
-        heads.append(np.full(len(rows), p, dtype=np.int64))
-        costs.append(np.where(kept, 0, continuity) + short[rows])
-    cadre = np.concatenate(tails) if tails else np.zeros(0, dtype=np.int64)
-    post_of = np.concatenate(heads) if heads else np.zeros(0, dtype=np.int64)
-    cost = np.concatenate(costs) if costs else np.zeros(0, dtype=np.int64)
+    arcs = candidate_arcs(scenario, teams, table)
+    posts, cadre, post_of, seats = arcs.posts, arcs.cadre, arcs.post, arcs.seats
     n, source, sink = len(table), len(table) + len(posts), len(table) + len(posts) + 1
     flow = min_cost_flow.SimpleMinCostFlow()
     used = np.unique(cadre)
-    flow.add_arcs_with_capacity_and_unit_cost(np.full(len(used), source), used, np.ones(len(used), dtype=np.int64),
-                                              np.zeros(len(used), dtype=np.int64))
-    arcs = flow.add_arcs_with_capacity_and_unit_cost(cadre, n + post_of, np.ones(len(cadre), dtype=np.int64), cost)
+    ones = np.ones(len(cadre), dtype=np.int64)
+    flow.add_arcs_with_capacity_and_unit_cost(np.full(len(used), source), used, ones[:len(used)], 0 * ones[:len(used)])
+    ids = flow.add_arcs_with_capacity_and_unit_cost(cadre, n + post_of, ones, arcs.cost)
     flow.add_arcs_with_capacity_and_unit_cost(n + np.arange(len(posts)), np.full(len(posts), sink),
                                               np.array([p.seats for p in posts], dtype=np.int64),
                                               np.zeros(len(posts), dtype=np.int64))
@@ -81,44 +104,55 @@ def assign_cadres(scenario: Scenario, teams: Mapping[str, TeamUnits],
     solved = time.perf_counter()
     if status != flow.OPTIMAL:  # only on a malformed network: costs and capacities are far inside the limits
         raise RuntimeError(f"min-cost flow failed with status {status}")
-    on = flow.flows(arcs) > 0 if len(cadre) else np.zeros(0, dtype=bool)
+    on = flow.flows(ids) > 0 if len(cadre) else np.zeros(0, dtype=bool)
     holders: list[list[int]] = [[] for _ in posts]
     for r, p in zip(cadre[on].tolist(), post_of[on].tolist(), strict=True):
         holders[p].append(r)
     for h in holders:
         h.sort()
-    kept_count = sum(table.previous_town[r] == posts[p].town_id for p, h in enumerate(holders) for r in h)
     conflicts = shortages(scenario, table, posts, holders, cadre, post_of)
-    return Staffing(posts, holders, kept_count, conflicts, built - began, solved - built)
+    return Staffing(posts, holders, int(arcs.kept[on].sum()), conflicts, built - began, solved - built)
 
 
 def shortages(scenario: Scenario, table: CadreTable, posts: list[Post], holders: list[list[int]],
               cadre: npt.NDArray[np.int64], post_of: npt.NDArray[np.int64]) -> list[Conflict]:
-    """One conflict per set of posts that cannot all be filled, found by alternating paths from a short post.
+    """One conflict per disjoint set of posts that cannot all be filled, found by alternating paths.
 
-    From a post with an empty seat, every eligible cadre must be holding a post (else the flow would not be
-    maximal); those posts join the set, and so on. The set's seats exceed its eligible cadres (Hall's
-    condition fails), so no staffing fills them all, whatever else changes.
+    From the posts with an empty seat, every eligible cadre must hold a post (else the flow would not be
+    maximal); that post joins the search, and so on. Posts linked this way form sets whose seats exceed their
+    eligible cadres (Hall's condition fails): no staffing fills them, whatever else changes. Their shortfalls
+    add up to the seats the maximum flow leaves empty.
     """
     candidates: list[list[int]] = [[] for _ in posts]
     for r, p in zip(cadre.tolist(), post_of.tolist(), strict=True):
         candidates[p].append(r)
     holding = {r: p for p, h in enumerate(holders) for r in h}
-    seen: set[int] = set()
-    conflicts: list[Conflict] = []
-    for start, post in enumerate(posts):
-        if len(holders[start]) == post.seats or start in seen:
-            continue
-        group, cadres, queue = {start}, set(), [start]
-        while queue:
-            for r in candidates[queue.pop()]:
-                if r not in cadres:
-                    cadres.add(r)
-                    if holding[r] not in group:
-                        group.add(holding[r])
-                        queue.append(holding[r])
-        seen |= group
-        conflicts.append(_conflict(scenario, table, [posts[p] for p in sorted(group)], len(cadres)))
+    parent = list(range(len(posts)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    queue = [p for p, post in enumerate(posts) if len(holders[p]) < post.seats]
+    visited, seen = set(queue), set()
+    while queue:
+        p = queue.pop()
+        for r in candidates[p]:
+            q = holding[r]
+            parent[find(q)] = find(p)
+            if q not in visited:
+                visited.add(q)
+                queue.append(q)
+            seen.add(r)
+    groups: dict[int, list[int]] = {}
+    for p in sorted(visited):
+        groups.setdefault(find(p), []).append(p)
+    conflicts = []
+    for group in sorted(groups.values()):
+        eligible = len({r for p in group for r in candidates[p]})
+        conflicts.append(_conflict(scenario, table, [posts[p] for p in group], eligible))
     return conflicts
 
 
@@ -129,17 +163,20 @@ def _conflict(scenario: Scenario, table: CadreTable, posts: list[Post], eligible
     needed = sum(p.seats for p in posts)
     units = sorted({u for p in posts for u in p.units})
     rules: set[Rule] = {Rule.ONE_POST} if len(posts) > 1 else set()
-    wants, why = [], []
+    wants: dict[str, list[str]] = {}
+    why = []
     for post in posts:
         rule = rule_of(scenario, post.role)
         rules |= {Role.LEADER: {Rule.LEADER}, Role.MEMBER: {Rule.TEAM_SIZE, Rule.MEMBER},
                   Role.COUNTY_HEAD: {Rule.COUNTY_HEAD}}[post.role]
         if post.town_id is not None:
             town = towns[post.town_id]
-            noun = "a leader" if post.role is Role.LEADER else f"{post.seats} member{'s' * (post.seats > 1)}"
-            wants.append(f"town {town.name} ({town.town_id}) needs {noun}")
+            place = f"town {town.name} ({town.town_id})"
+            wants.setdefault(place, []).append(
+                "a leader" if post.role is Role.LEADER else f"{post.seats} member{'s' * (post.seats > 1)}")
         else:
-            wants.append(f"county {post.county} needs a working-group head from {post.units[0]}")
+            place = f"county {post.county}"
+            wants.setdefault(place, []).append(f"a working-group head from {post.units[0]}")
         reasons = table.reasons(rule, 0, table.of_units(post.units))
         counts = np.bincount(reasons, minlength=len(Reason))
         if counts[Reason.AVAILABILITY]:
@@ -148,14 +185,16 @@ def _conflict(scenario: Scenario, table: CadreTable, posts: list[Post], eligible
         source = {Role.LEADER: f"its lead unit {post.units[0]} has", Role.COUNTY_HEAD: f"{post.units[0]} has",
                   Role.MEMBER: f"its group's units ({', '.join(post.units)}) have" if len(post.units) > 1
                   else f"its group's one unit {post.units[0]} has"}[post.role]
-        why.append(f"{source} {int(counts[Reason.ELIGIBLE])} eligible cadre(s)"
-                   + (f"; of the others {', '.join(words)}" if words else " and no others"))
+        why.append((place if len(posts) > 1 else "", f"{source} {int(counts[Reason.ELIGIBLE])} eligible cadre(s) "
+                    f"for {'the' if post.role is Role.COUNTY_HEAD else 'its'} {post.role.value.replace('_', ' ')} "
+                    "post" + (f"; of the others {', '.join(words)}" if words else " and no others")))
+    need = "; ".join(f"{place} needs {' and '.join(items)}" for place, items in wants.items())
     if len(posts) == 1:
-        message = f"{wants[0]}; {why[0]}"
+        message = f"{need}; {why[0][1]}"
     else:
-        message = (f"{'; '.join(wants)}: {needed} cadres in all, but the units {', '.join(units)} have only "
-                   f"{eligible} eligible cadre(s) for these posts together (a cadre holds one post). "
-                   + " | ".join(f"{w}: {y}" for w, y in zip(wants, why, strict=True)))
+        pool = f"the unit {units[0]} has" if len(units) == 1 else f"the units {', '.join(units)} have"
+        message = (f"{need}: {needed} cadres in all, but {pool} only {eligible} eligible cadre(s) for these posts "
+                   "together (a cadre holds one post). " + "; ".join(f"{place}: {text}" for place, text in why))
     entities = tuple(dict.fromkeys([*(p.town_id or p.county or "" for p in posts), *units]))
     return Conflict(rules=tuple(r for r in Rule if r in rules), message=message, entities=entities,
                     figures={"needed": needed, "eligible": eligible})

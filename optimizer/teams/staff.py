@@ -13,8 +13,10 @@ from collections import Counter
 from typing import Any
 
 import pandas as pd
+from rich.console import Console
+from rich.markup import escape
 
-from models import Conflict, Plan, Scenario, ScenarioError, Status
+from models import AuditReport, Conflict, Plan, Scenario, ScenarioError, Status
 from models.staffing import CountyHead, Event, Role, StaffingResult, Stint, Team
 
 from ..report import neutralise, to_json
@@ -87,7 +89,7 @@ def staff(scenario: Scenario, plan: Plan, *, seed: int = 0, time_limit: float | 
               for s in calendar.services]
     return result.model_copy(update={"teams": tuple(team_rows), "county_heads": tuple(heads),
                                      "stints": tuple(stints), "replacements": calendar.replacements,
-                                     "replacements_bound": calendar.bound})
+                                     "replacements_bound": calendar.bound, "rotation_paths": calendar.paths})
 
 
 def _term_end(scenario: Scenario, table: CadreTable, start: int, end: int, row: int) -> int:
@@ -179,7 +181,7 @@ def staffing_summary(scenario: Scenario, result: StaffingResult, violations: lis
         "start_year": result.start_year, "years": result.years, "teams": len(result.teams),
         "team_cadres": sum(1 + len(t.members) for t in result.teams), "county_heads": len(result.county_heads),
         "kept_previous_town": result.kept, "replacements": result.replacements,
-        "replacements_bound": result.replacements_bound,
+        "replacements_bound": result.replacements_bound, "rotation_paths": result.rotation_paths,
         "cadres_in_calendar": len({s.cadre_id for s in result.stints}),
         "timings": {k: round(v, 4) for k, v in result.timings.items()},
         "conflicts": [c.model_dump(mode="json") for c in result.conflicts],
@@ -199,3 +201,25 @@ def staffing_files(scenario: Scenario, result: StaffingResult, violations: list[
         files["diagnosis.json"] = to_json({"status": result.status.value, "message": result.message,
                                            "conflicts": [c.model_dump(mode="json") for c in result.conflicts]})
     return files
+
+
+def print_staffing(console: Console, scenario: Scenario, result: StaffingResult, report: AuditReport | None) -> None:
+    """What ``bangfu staff`` prints: status and figures, or each conflict; then the audit's verdict."""
+    style = "green" if result.status is Status.OPTIMAL else "yellow" if result.has_teams else "red"
+    console.print(f"[bold]{escape(scenario.name)}[/]: staffing [{style}]{result.status.value}[/]", highlight=False)
+    for conflict in result.conflicts:
+        rules = ", ".join(r.value for r in conflict.rules)
+        console.print(f"  [red]✗[/] [{escape(rules)}] {escape(conflict.message)}", highlight=False)
+    if result.message:
+        console.print(f"  {escape(result.message)}", highlight=False)
+    if result.has_teams:
+        cadres = sum(1 + len(t.members) for t in result.teams)
+        console.print(f"  {len(result.teams)} teams, {cadres} cadres, {len(result.county_heads)} county working-group "
+                      f"head(s); {result.kept} kept on their previous town's team; {result.replacements} "
+                      f"replacement(s) in {result.start_year}–{result.start_year + result.years - 1} (bound "
+                      f"{result.replacements_bound}); {result.timings.get('total', 0):.2f} s", highlight=False)
+    if report is not None:
+        verdict = "[green]passed[/]" if report.passed else f"[red]{len(report.violations)} violation(s)[/]"
+        console.print(f"  team audit: {verdict} (networkx graph, every staffing rule re-checked)")
+        for v in report.violations:
+            console.print(f"  [red]✗[/] [{v.rule.value}] {escape(v.message)}", highlight=False)
