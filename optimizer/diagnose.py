@@ -29,7 +29,8 @@ import pandas as pd
 from models import Conflict, PinAction, Rule, Scenario, Tier
 
 from .model import frames
-from .model.continuity import keeps, mark
+from .model.context import groups as groups_of
+from .model.continuity import keeps
 from .model.lead_counts import lead_counts, members
 from .model.tier_quota import tier_quotas
 from .feasibility import (
@@ -59,13 +60,20 @@ class Group:
 
 
 def _universe(scenario: Scenario) -> pd.DataFrame:
-    """Every pair the hard rules allow: PRD and provincial units × every key town, local units × own city."""
-    towns = frames.key_towns(scenario).rename(columns={"city": "town_city"})
-    units = frames.units(scenario)
-    free = units[units["tier"] != Tier.LOCAL.value].merge(towns, how="cross")
-    local = units[units["tier"] == Tier.LOCAL.value].merge(towns, left_on="city", right_on="town_city")
-    pairs = pd.concat([free, local], ignore_index=True).sort_values(["t", "u"], kind="stable")
-    return pairs.reset_index(drop=True)
+    """Every pair the hard rules allow: PRD and provincial units × every key town, local units × own city; the
+    columns ``u`` and ``t`` (unit and key-town positions, sorted by town, then unit) and ``unit_id``."""
+    local = np.array([u.tier is Tier.LOCAL for u in scenario.units])
+    own_city = np.array([u.city or "" for u in scenario.units])[:, None] == _town_array(scenario, "city")[None, :]
+    town, unit = np.nonzero((~local[:, None] | own_city).T)
+    return pd.DataFrame({"u": unit, "t": town, "unit_id": _unit_array(scenario, "unit_id")[unit]})
+
+
+def _unit_array(scenario: Scenario, column: str) -> np.ndarray:
+    return np.array([getattr(u, column) for u in scenario.units])
+
+
+def _town_array(scenario: Scenario, column: str) -> np.ndarray:
+    return np.array([getattr(t, column) for t in scenario.key_towns])
 
 
 def _forbid(members: np.ndarray) -> Forbid:
@@ -79,8 +87,10 @@ def _count(members: np.ndarray, low: int, high: int) -> Row:
 def rule_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
     """The relaxable groups of ``scenario`` over the universe ``pairs``."""
     groups: list[Group] = []
-    tier = pairs["tier"].to_numpy()
-    city = pairs["town_city"].to_numpy()
+    unit, town = pairs["u"].to_numpy(), pairs["t"].to_numpy()
+    tier = np.array([list(Tier).index(u.tier) for u in scenario.units])[unit]
+    cities, city_code = np.unique(_town_array(scenario, "city"), return_inverse=True)
+    city = city_code[town]
     quotas = tier_quotas(len(scenario.key_towns), scenario.policy.tier_ratio)
     ratio = scenario.policy.tier_ratio
     share = f"{ratio.prd}:{ratio.provincial}:{ratio.local}"
@@ -94,7 +104,7 @@ def rule_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
             groups.append(Group(f"tier_quota:{city_name}:{t.value}", (Rule.TIER_QUOTA,),
                                 f"{city_name} gets exactly {q} towns from the {t.value} tier",
                                 f"{city_name}由{TIER_ZH[t.value]}层级牵头 {q} 个镇", (city_name, t.value), {"quota": q},
-                                _count(np.flatnonzero((tier == t.value) & (city == city_name)), q, q)))
+                                _count(_in_city_tier(tier, city, list(Tier).index(t), cities, city_name), q, q)))
     for t in Tier:
         units = [u for u in scenario.units if u.tier is t]
         positions = [i for i, u in enumerate(scenario.units) if u.tier is t]
@@ -110,7 +120,7 @@ def rule_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
     for keep in keeps(scenario):
         if keep.cap is None:
             continue
-        members = np.flatnonzero(mark(pairs, keep))
+        members = _marked(scenario, pairs, keep.leads)
         what, what_zh = ("previous leads", "原帮扶关系") if keep.rule is Rule.CONTINUITY else ("baseline leads",
                                                                                          "基准方案的牵头关系")
         groups.append(Group(keep.rule.value, (keep.rule,),
@@ -118,6 +128,24 @@ def rule_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
                             f"{len(keep.leads)} 个{what_zh}中至多调整 {keep.cap} 个", (), {"max_changes": keep.cap},
                             _count(members, keep.must_keep, len(members))))
     return groups
+
+
+def _in_city_tier(tier: np.ndarray, city: np.ndarray, wanted_tier: int, cities: np.ndarray, name: str
+                  ) -> np.ndarray:
+    """Pairs of a unit of ``wanted_tier`` and a town of city ``name`` (none when no key town is in that city)."""
+    code = np.searchsorted(cities, name)
+    if code == len(cities) or cities[code] != name:
+        return np.array([], dtype=np.int64)
+    return np.flatnonzero((tier == wanted_tier) & (city == code))
+
+
+def _marked(scenario: Scenario, pairs: pd.DataFrame, leads: tuple[tuple[str, str], ...]) -> np.ndarray:
+    """Positions of the pairs (unit_id, town_id) ``leads``, found by integer keys (the universe is large)."""
+    unit_at = {u.unit_id: i for i, u in enumerate(scenario.units)}
+    town_at = {t.town_id: i for i, t in enumerate(scenario.key_towns)}
+    n = len(unit_at)
+    wanted = [town_at[t] * n + unit_at[u] for u, t in leads if u in unit_at and t in town_at]
+    return np.flatnonzero(np.isin(pairs["t"].to_numpy() * n + pairs["u"].to_numpy(), wanted))
 
 
 def _lead_count_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
@@ -140,18 +168,24 @@ def _eligibility_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
     targets: dict[str, list[str]] = {}
     for c in scenario.counterparts:
         targets.setdefault(c.prd_city, []).append(c.target_city)
-    prd = pairs["tier"].to_numpy() == Tier.PRD.value
+    unit, town = pairs["u"].to_numpy(), pairs["t"].to_numpy()
+    town_city = _town_array(scenario, "city")
     for prd_city in sorted({u.city for u in scenario.units if u.tier is Tier.PRD and u.city}):
         allowed = targets.get(prd_city, [])
-        members = np.flatnonzero(prd & (pairs["city"].to_numpy() == prd_city) & ~pairs["town_city"].isin(allowed))
+        of_city = np.array([u.tier is Tier.PRD and u.city == prd_city for u in scenario.units])
+        members = np.flatnonzero(of_city[unit] & ~np.isin(town_city, allowed)[town])
         groups.append(Group(f"eligibility:{prd_city}", (Rule.ELIGIBILITY,),
                             f"units of {prd_city} help only its counterpart cities ({', '.join(allowed) or 'none'})",
                             f"{prd_city}的单位只帮扶其对口城市({'、'.join(allowed) or '无'})", (prd_city,), {},
                             _forbid(members)))
     pairings = frames.county_pairings(scenario)
     names = {u.unit_id: u.name for u in scenario.units}
+    position = {u.unit_id: i for i, u in enumerate(scenario.units)}
+    by_unit = groups_of(unit, len(scenario.units))
+    county = _town_array(scenario, "county")
     for unit_id, counties in pairings.groupby("unit_id", sort=True)["county"]:
-        members = np.flatnonzero((pairs["unit_id"] == unit_id).to_numpy() & ~pairs["county"].isin(set(counties)))
+        own = by_unit[position[unit_id]]
+        members = own[~np.isin(county[town[own]], list(set(counties)))]
         listed = sorted(set(counties))
         groups.append(Group(f"eligibility:{unit_id}", (Rule.ELIGIBILITY,),
                             f"{names[unit_id]} leads only towns in its paired counties ({', '.join(listed)})",
@@ -163,16 +197,17 @@ def _eligibility_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
 def _priority_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
     groups = []
     zh_flag = {"border": "省际边界", "ethnic": "少数民族地区", "old_base": "重点老区苏区"}
+    unit, town = pairs["u"].to_numpy(), pairs["t"].to_numpy()
     for i, rule in enumerate(scenario.policy.priority):
-        flagged = pairs[list(rule.flags)].to_numpy(dtype=bool).any(axis=1)
+        flagged = np.array([any(getattr(t, f) for f in rule.flags) for t in scenario.key_towns], dtype=bool)[town]
         bad = np.zeros(len(pairs), dtype=bool)
         needs, needs_zh = [], []
         if rule.tiers is not None:
-            bad |= ~pairs["tier"].isin([t.value for t in rule.tiers]).to_numpy()
+            bad |= ~np.array([u.tier in rule.tiers for u in scenario.units], dtype=bool)[unit]
             needs.append(f"a {'/'.join(t.value for t in rule.tiers)} unit")
             needs_zh.append("、".join(TIER_ZH[t.value] for t in rule.tiers) + "单位")
         if rule.min_strength is not None:
-            bad |= pairs["strength"].to_numpy() < rule.min_strength
+            bad |= _unit_array(scenario, "strength")[unit] < rule.min_strength
             needs.append(f"strength ≥ {rule.min_strength}")
             needs_zh.append(f"帮扶力量不低于 {rule.min_strength}")
         groups.append(Group(f"priority:{i + 1}", (Rule.PRIORITY,),
@@ -185,17 +220,21 @@ def _priority_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
 def _pin_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
     groups = []
     names = {u.unit_id: u.name for u in scenario.units} | {t.town_id: t.name for t in scenario.towns}
-    unit_ids, town_ids = pairs["unit_id"].to_numpy(), pairs["town_id"].to_numpy()
+    unit_at = {u.unit_id: i for i, u in enumerate(scenario.units)}
+    town_at = {t.town_id: i for i, t in enumerate(scenario.key_towns)}
+    by_town = groups_of(pairs["t"].to_numpy(), len(scenario.key_towns))
+    units = pairs["u"].to_numpy()
     for p in scenario.pins:
-        this = np.flatnonzero((unit_ids == p.unit_id) & (town_ids == p.town_id))
+        town = by_town[town_at[p.town_id]]
+        this = town[units[town] == unit_at[p.unit_id]]
         if p.action is PinAction.BAN:
             members = this
             en, zh = f"ban: {names[p.unit_id]} must not lead {names[p.town_id]}", \
                 f"禁止:{names[p.unit_id]}不得牵头{names[p.town_id]}"
         else:  # a pin forbids the town's other pairs, and needs its own pair to exist
-            members = np.flatnonzero((town_ids == p.town_id) & (unit_ids != p.unit_id))
+            members = town[units[town] != unit_at[p.unit_id]]
             if len(this) == 0:  # the pair breaks a hard rule (a local unit of another city): the pin alone fails
-                members = np.flatnonzero(town_ids == p.town_id)
+                members = town
             en, zh = f"pin: {names[p.unit_id]} leads {names[p.town_id]}", \
                 f"指定:{names[p.unit_id]}牵头{names[p.town_id]}"
         groups.append(Group(f"pins:{p.unit_id}:{p.town_id}", (Rule.PINS,), en, zh, (p.unit_id, p.town_id), {},

@@ -42,7 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from ortools.graph.python import max_flow
+from ortools.graph.python import max_flow, min_cost_flow
+from ortools.linear_solver import linear_solver_pb2, pywraplp
 from ortools.sat.python import cp_model
 
 from models import Tier
@@ -117,100 +118,257 @@ class Universe:
         return len(self.pair_unit)
 
 
+class Classes:
+    """Twin towns merged: towns are twins when they have the same units in the universe and, for every unit, its
+    pairs with them lie in the same *distinguishing* groups. Pair ``a`` of the merged problem is "unit
+    ``unit[a]`` leads towns of class ``cls[a]``", an integer ``y_a ∈ [0, size[cls[a]]]``; ``rep[a]`` is the
+    universe pair of the class's first town, which stands for the class in every membership test."""
+
+    def __init__(self, universe: Universe, keys: Sequence[bytes]) -> None:
+        """``keys[t]``: town t's units and their pairs' memberships in the distinguishing groups, as bytes."""
+        first: dict[bytes, int] = {}
+        town_class = np.empty(universe.n_towns, dtype=np.int64)
+        reps: list[int] = []
+        for town, key in enumerate(keys):
+            if key not in first:
+                first[key] = len(reps)
+                reps.append(town)
+            town_class[town] = first[key]
+        starts, ends = town_bounds(universe)
+        self.size = np.bincount(town_class, minlength=len(reps)).astype(np.int64)
+        self.rep = np.concatenate([np.arange(starts[t], ends[t]) for t in reps]).astype(np.int64)
+        self.unit = universe.pair_unit[self.rep]
+        self.cls = town_class[universe.pair_town[self.rep]]
+
+
+def town_bounds(universe: Universe) -> tuple[np.ndarray, np.ndarray]:
+    """Where each town's pairs start and end in the universe (sorted by town)."""
+    towns = np.arange(universe.n_towns)
+    return (np.searchsorted(universe.pair_town, towns, side="left"),
+            np.searchsorted(universe.pair_town, towns, side="right"))
+
+
+def _town_keys(universe: Universe, member: np.ndarray) -> list[bytes]:
+    """Per town: its units and, pair by pair, the membership bits of ``member``'s columns."""
+    return [universe.pair_unit[a:b].tobytes() + np.packbits(member[a:b]).tobytes()
+            for a, b in zip(*town_bounds(universe), strict=True)]
+
+
 @dataclass(frozen=True)
-class _Enforced:
-    """What a subset of groups enforces, gathered by kind."""
+class Question:
+    """One question on merged pairs: which are ``allowed``, tier → ``quotas``, the ``capped`` units, and the
+    enforced side rows as (merged-pair membership, row)."""
 
-    allowed: np.ndarray                 # pairs no enforced Forbid removes
-    quotas: dict[int, int]              # tier → quota
-    capped: np.ndarray                  # units whose capacity is enforced
-    rows: list[Row]
-
-
-def _enforced(universe: Universe, constraints: Sequence[Constraint], active: Iterable[int]) -> _Enforced:
-    allowed = np.ones(universe.n_pairs, dtype=bool)
-    capped = np.zeros(universe.n_units, dtype=bool)
-    quotas: dict[int, int] = {}
-    rows: list[Row] = []
-    for i in active:
-        match constraints[i]:
-            case Forbid(pairs):
-                allowed[pairs] = False
-            case Quota(tier, quota):
-                quotas[tier] = quota
-            case Capacity(units):
-                capped[units] = True
-            case Row() as row:
-                rows.append(row)
-    return _Enforced(allowed, quotas, capped, rows)
+    allowed: np.ndarray
+    quotas: dict[int, int]
+    capped: np.ndarray
+    rows: list[tuple[np.ndarray, Row]]
 
 
-def max_flow_plan(universe: Universe, allowed: np.ndarray, quotas: dict[int, int],
-                  capped: np.ndarray) -> np.ndarray | None:
-    """The plan of a maximum flow (a boolean over the universe's pairs), or None when its value is below N: then
-    no plan meets coverage, the quotas of ``quotas``, the capacities of ``capped`` and the pair rules (module
-    docstring)."""
-    n = universe.n_towns
-    source, free, tier0 = 0, 1, 2
-    unit0 = tier0 + len(TIERS)
-    town0 = unit0 + universe.n_units
-    sink = town0 + n
-    relaxed = [k for k in range(len(TIERS)) if k not in quotas]
-    enforced = sorted(quotas)
-    if sum(quotas.values()) > n:
-        return None
-    pair_unit, pair_town = universe.pair_unit[allowed], universe.pair_town[allowed]
-    tails = np.concatenate([
-        np.full(len(enforced) + 1, source), np.full(len(relaxed), free),
-        tier0 + universe.unit_tier, unit0 + pair_unit, town0 + np.arange(n)])
-    heads = np.concatenate([
-        [tier0 + k for k in enforced], [free], [tier0 + k for k in relaxed],
-        unit0 + np.arange(universe.n_units), town0 + pair_town, np.full(n, sink)])
-    capacities = np.concatenate([
-        [quotas[k] for k in enforced], [n - sum(quotas.values())], np.full(len(relaxed), n),
-        np.where(capped, np.minimum(universe.unit_cap, n), n), np.ones(len(pair_unit) + n, dtype=np.int64)])
-    flow = max_flow.SimpleMaxFlow()
-    flow.add_arcs_with_capacity(tails.astype(np.int32), heads.astype(np.int32), capacities.astype(np.int64))
-    if flow.solve(source, sink) != flow.OPTIMAL or flow.optimal_flow() < n:
-        return None
-    first = len(enforced) + 1 + len(relaxed) + universe.n_units
-    plan = np.zeros(universe.n_pairs, dtype=bool)
-    plan[np.flatnonzero(allowed)] = flow.flows(np.arange(first, first + len(pair_unit))) == 1
-    return plan
+class Network:
+    """The network of the module docstring over twin classes (a class of ``size`` towns is one node of demand
+    ``size``, reached by arcs of capacity ``size``), built once; each question only sets the capacities."""
+
+    def __init__(self, universe: Universe, classes: Classes) -> None:
+        self.universe, self.classes = universe, classes
+        k, n_classes = len(TIERS), len(classes.size)
+        source, free, tier0 = 0, 1, 2
+        unit0 = tier0 + k
+        class0 = unit0 + universe.n_units
+        self.source, self.sink = source, class0 + n_classes
+        self.tails = np.concatenate([np.full(k + 1, source), np.full(k, free), tier0 + universe.unit_tier,
+                                     unit0 + classes.unit, class0 + np.arange(n_classes)]).astype(np.int32)
+        self.heads = np.concatenate([tier0 + np.arange(k), [free], tier0 + np.arange(k),
+                                     unit0 + np.arange(universe.n_units), class0 + classes.cls,
+                                     np.full(n_classes, self.sink)]).astype(np.int32)
+        self.flow = max_flow.SimpleMaxFlow()
+        self.arcs = np.asarray(self.flow.add_arcs_with_capacity(
+            self.tails, self.heads, np.zeros(len(self.tails), dtype=np.int64)), dtype=np.int32)
+        self.pairs = slice(2 * k + 1 + universe.n_units, 2 * k + 1 + universe.n_units + len(classes.unit))
+
+    def capacities(self, q: Question) -> np.ndarray:
+        u, n, k = self.universe, self.universe.n_towns, len(TIERS)
+        enforced = np.array([tier in q.quotas for tier in range(k)])
+        size = self.classes.size
+        return np.concatenate([
+            [q.quotas.get(tier, 0) for tier in range(k)], [n - sum(q.quotas.values())], np.where(enforced, 0, n),
+            np.where(q.capped, np.minimum(u.unit_cap, n), n), np.where(q.allowed, size[self.classes.cls], 0),
+            size]).astype(np.int64)
+
+    def plan(self, q: Question) -> np.ndarray | None:
+        """How many towns of each class each unit leads in a maximum flow (``y`` over the merged pairs), or None
+        when the flow is below N: then no plan meets coverage, the quotas, the capacities and the pair rules."""
+        if sum(q.quotas.values()) > self.universe.n_towns:
+            return None
+        self.flow.set_arcs_capacity(self.arcs, self.capacities(q))
+        if self.flow.solve(self.source, self.sink) != self.flow.OPTIMAL or \
+                self.flow.optimal_flow() < self.universe.n_towns:
+            return None
+        return np.asarray(self.flow.flows(self.arcs[self.pairs]), dtype=np.int64)
+
+    def most(self, q: Question, weights: np.ndarray) -> int | None:
+        """max Σ weights·y over the network's integral flows of value N (min-cost flow: exact, in integers)."""
+        flow = min_cost_flow.SimpleMinCostFlow()
+        costs = np.zeros(len(self.tails), dtype=np.int64)
+        costs[self.pairs] = -weights
+        flow.add_arcs_with_capacity_and_unit_cost(self.tails, self.heads, self.capacities(q), costs)
+        n = self.universe.n_towns
+        flow.set_node_supply(self.source, n)
+        flow.set_node_supply(self.sink, -n)
+        if flow.solve() != flow.OPTIMAL:
+            return None
+        return -int(flow.optimal_cost())
 
 
-def _meets(plan: np.ndarray, row: Row) -> bool:
-    return row.low <= int(plan[row.pairs].sum()) <= row.high
+LP_SCALE = 1 << 20
+"""LP duals are scaled by this and rounded to integers before the exact min-cost flow checks the certificate."""
 
 
 class FlowOracle:
-    """Exact answers: a max-flow, and CP-SAT on the remaining pairs only when an enforced side row needs it."""
+    """Exact answers on twin classes: a max-flow; with side rows, also an LP certificate checked by a min-cost
+    flow, and CP-SAT on the merged pairs only when neither decides.
+
+    *Merging twins is exact.* Let every :class:`Forbid` group and every enforced :class:`Row` distinguish towns
+    (:class:`Classes`). (⇒) A plan gives y = the number of towns of each class each unit leads: each class is
+    covered ``size`` times, unit and tier totals are the plan's, and a group's count Σ x over its pairs equals
+    Σ y over its merged pairs, membership depending on the unit and the class only. (⇐) Given integral y with
+    those totals, hand each class's towns out to its units, y of them to each, in any order: every town gets one
+    unit its class allows, and every count is the same. ∎ The network over classes is again a network with
+    integral capacities, so its maximum flow is integral (module docstring).
+
+    *Side rows* ``low_r ≤ a_r·y ≤ high_r``. Phase one of the LP (the network's rows, the side rows with slacks,
+    minimise the slacks) is solved by GLOP. An integral optimal vertex with no slack is checked row by row in
+    integers: a plan. A positive optimum gives duals μ_r (|μ_r| ≤ 1); every plan satisfies
+    Σ μ_r a_r·y ≥ Σ μ_r t_r with t_r = low_r where μ_r > 0 and high_r where μ_r < 0, so when the network's
+    integral maximum of Σ μ_r a_r·y (a min-cost flow, μ scaled to integers) falls below Σ μ_r t_r, no plan
+    exists — a Farkas certificate checked in exact integer arithmetic, whatever the LP's tolerances.
+    """
 
     def __init__(self, universe: Universe, constraints: Sequence[Constraint], deadline: float) -> None:
         self.universe, self.constraints, self.deadline = universe, constraints, deadline
+        self.member = np.zeros((universe.n_pairs, len(constraints)), dtype=bool)
+        for i, constraint in enumerate(constraints):
+            if isinstance(constraint, Forbid | Row):
+                self.member[constraint.pairs, i] = True
+        self.forbids = [i for i, c in enumerate(constraints) if isinstance(c, Forbid)]
+        self.forbid_keys = _town_keys(universe, self.member[:, self.forbids])
+        self.networks: dict[frozenset[int], Network] = {}
         self.checks: Counter[str] = Counter()
 
-    def infeasible(self, active: Iterable[int]) -> bool:
-        enforced = _enforced(self.universe, self.constraints, active)
-        self.checks["flow"] += 1
-        plan = max_flow_plan(self.universe, enforced.allowed, enforced.quotas, enforced.capped)
-        if plan is None:
-            return True
-        if all(_meets(plan, row) for row in enforced.rows):
-            return False
-        self.checks["cp-sat"] += 1
-        return self._cp_sat_infeasible(enforced, plan)
+    def _network(self, rows: frozenset[int]) -> Network:
+        """The network whose classes the Forbid groups and the enforced ``rows`` distinguish (cached)."""
+        if rows not in self.networks:
+            keys = self.forbid_keys
+            if rows:  # length-prefixed, so that the two parts cannot run into each other
+                extra = _town_keys(self.universe, self.member[:, sorted(rows)])
+                keys = [len(key).to_bytes(8, "little") + key + more for key, more in zip(keys, extra, strict=True)]
+            self.networks[rows] = Network(self.universe, Classes(self.universe, keys))
+        return self.networks[rows]
 
-    def _cp_sat_infeasible(self, enforced: _Enforced, hint: np.ndarray) -> bool:
-        """CP-SAT on the allowed pairs with the enforced groups as hard rows (no objective, one worker)."""
-        u = self.universe
-        keep = np.flatnonzero(enforced.allowed)
-        position = np.full(u.n_pairs, -1, dtype=np.int64)
-        position[keep] = np.arange(len(keep))
+    def infeasible(self, active: Iterable[int]) -> bool:
+        active = sorted(active)
+        rows = [i for i in active if isinstance(self.constraints[i], Row)]
+        network = self._network(frozenset(rows))
+        rep = network.classes.rep
+        quotas: dict[int, int] = {}
+        capped = np.zeros(self.universe.n_units, dtype=bool)
+        for i in active:
+            match self.constraints[i]:
+                case Quota(tier, quota):
+                    quotas[tier] = quota
+                case Capacity(units):
+                    capped[units] = True
+        forbidden = [i for i in active if isinstance(self.constraints[i], Forbid)]
+        idle = capped & (self.universe.unit_cap == 0)  # units that may lead no town: their pairs are out too
+        allowed = ~self.member[rep][:, forbidden].any(axis=1) & ~idle[network.classes.unit]
+        q = Question(allowed=allowed, quotas=quotas, capped=capped,
+                     rows=[(self.member[rep, i], self.constraints[i]) for i in rows])  # type: ignore[misc]
+        self.checks["flow"] += 1
+        y = network.plan(q)
+        if y is None:
+            return True
+        if _meets_rows(y, q):
+            return False
+        self.checks["lp"] += 1
+        verdict, hint = self._lp(network, q)
+        if verdict is not None:
+            return verdict
+        self.checks["cp-sat"] += 1
+        return self._cp_sat_infeasible(network, q, y if hint is None else hint)
+
+    def _lp(self, network: Network, q: Question) -> tuple[bool | None, np.ndarray | None]:
+        """Phase one of the LP: (False, plan) for an integral plan, (True, None) for a checked certificate,
+        (None, rounded LP point) when it decides nothing."""
+        classes, u = network.classes, self.universe
+        keep = np.flatnonzero(q.allowed)
+        request = linear_solver_pb2.MPModelRequest(
+            solver_type=linear_solver_pb2.MPModelRequest.GLOP_LINEAR_PROGRAMMING)
+        model = request.model
+        for size in classes.size[classes.cls[keep]].tolist():
+            model.variable.add(lower_bound=0, upper_bound=size)
+
+        def row(members: np.ndarray, low: float, high: float) -> linear_solver_pb2.MPConstraintProto:
+            constraint = model.constraint.add(lower_bound=low, upper_bound=high)
+            constraint.var_index.extend(members.tolist())
+            constraint.coefficient.extend([1.0] * len(members))
+            return constraint
+
+        for members in _split(classes.cls[keep]):
+            row(members, classes.size[classes.cls[keep[members[0]]]], classes.size[classes.cls[keep[members[0]]]])
+        tiers = u.unit_tier[classes.unit[keep]]
+        for tier, quota in q.quotas.items():
+            row(np.flatnonzero(tiers == tier), quota, quota)
+        for members in _split(classes.unit[keep]):
+            unit = classes.unit[keep[members[0]]]
+            if q.capped[unit]:
+                row(members, 0, u.unit_cap[unit])
+        first_side = len(model.constraint)
+        for members, side in q.rows:
+            constraint = row(np.flatnonzero(members[keep]), side.low, side.high)
+            for sign in (1.0, -1.0):
+                constraint.var_index.append(len(model.variable))
+                constraint.coefficient.append(sign)
+                model.variable.add(lower_bound=0, upper_bound=float("inf"), objective_coefficient=1)
+        response = linear_solver_pb2.MPSolutionResponse()
+        pywraplp.Solver.SolveWithProto(request, response)
+        if response.status != linear_solver_pb2.MPSOLVER_OPTIMAL:
+            return None, None
+        point = np.zeros(len(q.allowed))
+        point[keep] = np.asarray(response.variable_value)[:len(keep)]
+        rounded = np.rint(point).astype(np.int64)
+        if response.objective_value < 0.5 and np.abs(point - rounded).max(initial=0) < 1e-6 and \
+                self._plan_ok(network, q, rounded):
+            return False, rounded
+        duals = np.asarray(response.dual_value)[first_side:]
+        mu = np.rint(duals * LP_SCALE).astype(np.int64)
+        for m in (mu, -mu):  # the certificate holds for one sign convention of the duals
+            target = sum(int(m_r) * (side.low if m_r > 0 else side.high) for m_r, (_, side) in zip(m, q.rows,
+                                                                                                   strict=True))
+            weights = sum((int(m_r) * members.astype(np.int64) for m_r, (members, _) in zip(m, q.rows, strict=True)),
+                          np.zeros(len(q.allowed), dtype=np.int64))
+            most = network.most(q, weights)
+            if m.any() and most is not None and most < target:
+                return True, None
+        return None, rounded
+
+    def _plan_ok(self, network: Network, q: Question, y: np.ndarray) -> bool:
+        """Integral ``y`` meets every enforced group (checked directly, in integers)."""
+        classes, u = network.classes, self.universe
+        per_class = np.bincount(classes.cls, weights=y, minlength=len(classes.size))
+        per_unit = np.bincount(classes.unit, weights=y, minlength=u.n_units)
+        per_tier = np.bincount(u.unit_tier, weights=per_unit, minlength=len(TIERS))
+        return bool((y >= 0).all() and (y[~q.allowed] == 0).all() and (per_class == classes.size).all()
+                    and all(per_tier[tier] == quota for tier, quota in q.quotas.items())
+                    and (per_unit[q.capped] <= u.unit_cap[q.capped]).all() and _meets_rows(y, q))
+
+    def _cp_sat_infeasible(self, network: Network, q: Question, hint: np.ndarray) -> bool:
+        """CP-SAT on the allowed merged pairs, the enforced groups as hard rows (no objective, one worker)."""
+        classes, u = network.classes, self.universe
+        keep = np.flatnonzero(q.allowed)
         model = cp_model.CpModel()
         proto = model.proto
-        for _ in range(len(keep)):
-            proto.variables.add().domain.extend((0, 1))
+        for size in classes.size[classes.cls[keep]]:
+            proto.variables.add().domain.extend((0, int(size)))
 
         def linear(variables: np.ndarray, low: int, high: int) -> None:
             row = proto.constraints.add().linear
@@ -218,22 +376,19 @@ class FlowOracle:
             row.coeffs.extend([1] * len(variables))
             row.domain.extend([low, high])
 
-        towns, units = u.pair_town[keep], u.pair_unit[keep]
-        order = np.argsort(towns, kind="stable")
-        for members in np.split(order, np.flatnonzero(np.diff(towns[order])) + 1):
-            proto.constraints.add().exactly_one.literals.extend(members.tolist())
-        tiers = u.unit_tier[units]
-        for tier, quota in enforced.quotas.items():
+        index = pd.Series(np.arange(len(keep)))
+        for c, members in index.groupby(classes.cls[keep]).indices.items():
+            linear(members, int(classes.size[c]), int(classes.size[c]))
+        tiers = u.unit_tier[classes.unit[keep]]
+        for tier, quota in q.quotas.items():
             linear(np.flatnonzero(tiers == tier), quota, quota)
-        by_unit = pd.Series(np.arange(len(keep))).groupby(units).indices
-        for unit, members in by_unit.items():
-            if enforced.capped[unit] and len(members) > u.unit_cap[unit]:
+        for unit, members in index.groupby(classes.unit[keep]).indices.items():
+            if q.capped[unit]:
                 linear(members, 0, int(u.unit_cap[unit]))
-        for row in enforced.rows:
-            members = position[row.pairs]
-            linear(members[members >= 0], row.low, row.high)
+        for members, row in q.rows:
+            linear(np.flatnonzero(members[keep]), row.low, row.high)
         proto.solution_hint.vars.extend(range(len(keep)))
-        proto.solution_hint.values.extend(hint[keep].astype(np.int64).tolist())
+        proto.solution_hint.values.extend(np.clip(hint[keep], 0, None).tolist())
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = max(0.01, self.deadline - time.perf_counter())
@@ -243,6 +398,16 @@ class FlowOracle:
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return False
         raise Undecided
+
+
+def _split(keys: np.ndarray) -> list[np.ndarray]:
+    """Positions grouped by equal ``keys`` (each group in increasing order)."""
+    order = np.argsort(keys, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(keys[order])) + 1) if len(keys) else []
+
+
+def _meets_rows(y: np.ndarray, q: Question) -> bool:
+    return all(row.low <= int(y[members].sum()) <= row.high for members, row in q.rows)
 
 
 class CpSatOracle:
