@@ -296,7 +296,7 @@ def _prechecks(problem: _Problem) -> list[Conflict]:
         conflicts.append(Conflict(
             rules=(Rule.GROUPS,), entities=tuple(needy["unit_id"]),
             figures={"units": len(needy), "shortfall": int((needy["min_memberships"] - have).sum())},
-            message=f"{len(needy)} units must join more groups (min_memberships) than they are eligible for "
+            message=f"{_count(len(needy), 'unit')} must join more groups (min_memberships) than they are eligible for "
                     f"(eligible groups of min_memberships): {_examples(listed)}; {_eligibility_note(problem)[0]}",
             message_zh=f"{len(needy)} 个单位须参与的组团数（min_memberships）多于其可参与的组团数：{_examples(listed)}；"
                        f"{_eligibility_note(problem)[1]}"))
@@ -329,7 +329,7 @@ def _clashing_rules(problem: _Problem) -> list[Conflict]:
     return [Conflict(
         rules=(Rule.GROUPS,), entities=tuple(problem.towns[t].town_id for t in towns),
         figures={"min": rules[i].min, "max": rules[j].max or 0, "towns": len(towns)},
-        message=f"{_rule_text(i, rules[i])} and {_rule_text(j, rules[j])} both select {len(towns)} groups "
+        message=f"{_rule_text(i, rules[i])} and {_rule_text(j, rules[j])} both select {_count(len(towns), 'group')} "
                 f"({_examples([_town_text(problem, t) for t in towns])}): at least {rules[i].min} and at most "
                 f"{rules[j].max} members of overlapping kinds cannot both hold",
         message_zh=f"成员规则 {i + 1} 与 {j + 1} 同时适用于 {len(towns)} 个组团：至少 {rules[i].min} 个与至多 {rules[j].max} 个无法同时满足")
@@ -343,7 +343,7 @@ def _too_few_candidates(problem: _Problem, i: int, rule: MemberRule, short: list
     return Conflict(
         rules=(Rule.GROUPS,), entities=tuple(problem.towns[t].town_id for t, _ in short),
         figures={"towns": len(short), "shortfall": sum(rule.min - have for _, have in short)},
-        message=f"{_rule_text(i, rule)} cannot hold in {len(short)} groups: too few eligible {kinds} units may join "
+        message=f"{_rule_text(i, rule)} cannot hold in {_count(len(short), 'group')}: too few eligible {kinds} units may join "
                 f"them — {_examples(listed)}; {note_en}: add such units or raise their member_capacity",
         message_zh=f"成员规则 {i + 1} 在 {len(short)} 个组团无法满足：可参与的 {kinds} 类单位不足 —— "
                    f"{_examples(listed)}；{note_zh}")
@@ -567,7 +567,7 @@ def _shortfall_conflicts(problem: _Problem, solution: _Solution) -> list[Conflic
             figures={"towns": len(short), "shortfall": sum(m for _, m in short), "needed": demand},
             message=f"{_rule_text(i, rule)} needs {demand} memberships over the groups it selects; the best "
                     f"composition within the units' member_capacity, max_members and the other rules still leaves "
-                    f"{len(short)} groups short: {_examples(listed)}. Raise the member_capacity of eligible "
+                    f"{_count(len(short), 'group')} short: {_examples(listed)}. Raise the member_capacity of eligible "
                     f"{_kinds(rule)} units, add such units or lower the rule's min",
             message_zh=f"成员规则 {i + 1} 在所适用的组团共需 {demand} 个成员名额；在单位参与上限、max_members 和其他规则下，"
                        f"最优组团方案仍有 {len(short)} 个组团不足：{_examples(listed)}。请提高可参与的 {_kinds(rule)} 类单位的 "
@@ -579,7 +579,7 @@ def _shortfall_conflicts(problem: _Problem, solution: _Solution) -> list[Conflic
         conflicts.append(Conflict(
             rules=(Rule.GROUPS,), entities=tuple(str(units.at[u, "unit_id"]) for u in sorted(solution.unit_short)),
             figures={"units": len(solution.unit_short), "shortfall": sum(solution.unit_short.values())},
-            message=f"{len(solution.unit_short)} units cannot join as many groups as their min_memberships: the "
+            message=f"{_count(len(solution.unit_short), 'unit')} cannot join as many groups as their min_memberships: the "
                     f"groups they may join are full (max_members, the rules' max) — {_examples(listed)}. Lower their "
                     "min_memberships or raise max_members",
             message_zh=f"{len(solution.unit_short)} 个单位无法参与 min_memberships 要求的组团数：其可参与的组团已满"
@@ -607,6 +607,10 @@ def _rule_text(i: int, rule: MemberRule) -> str:
 def _town_text(problem: _Problem, t: int) -> str:
     town = problem.towns[t]
     return f"{town.name} ({town.town_id}, led by {problem.leads[t]})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _examples(items: list[str]) -> str:
