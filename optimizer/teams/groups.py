@@ -222,10 +222,15 @@ def _problem(scenario: Scenario, plan: Plan) -> _Problem:
     units = pd.DataFrame(rows, columns=["unit_id", "name", "tier", "unit_city", "kind", "strength", "member_capacity",
                                         "min_memberships", "unit_lon", "unit_lat"])
     units["u"] = range(len(units))
-    pairs = _eligible(scenario, units, targets)
+    u, t = _eligible(scenario, units, targets)
+    pairs = pd.DataFrame({"u": u, "t": t})
+    for column in ("unit_id", "kind", "strength", "unit_lon", "unit_lat"):
+        pairs[column] = units[column].to_numpy()[u]
+    for column in ("town_id", "town_lon", "town_lat"):
+        pairs[column] = targets[column].to_numpy()[t]
     previous = _previous_members(scenario)
     target_ids = set(targets["town_id"])
-    pairs["previous"] = [(u, t) in previous for u, t in zip(pairs["unit_id"], pairs["town_id"], strict=True)]
+    pairs["previous"] = pd.MultiIndex.from_arrays([pairs["unit_id"], pairs["town_id"]]).isin(sorted(previous))
     policy = scenario.policy
     value = (policy.groups.member_continuity_weight * pairs["previous"].to_numpy(dtype=np.int64)
              - (STRENGTH_COST - pairs["strength"].to_numpy(dtype=np.int64)))
@@ -238,28 +243,39 @@ def _problem(scenario: Scenario, plan: Plan) -> _Problem:
                     previous_total=sum(t in target_ids for _, t in previous))
 
 
-def _eligible(scenario: Scenario, units: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
-    """Eligible (member unit, target) pairs, sorted by (target, unit): the lead-eligibility rules, not the lead
-    itself, and (``members_share_lead_city``) PRD and local members only with a lead of their own city."""
+def _eligible(scenario: Scenario, units: pd.DataFrame, targets: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Eligible (member unit, target) pairs as position arrays ``u, t``, sorted by (t, u): the lead-eligibility
+    rules, not the lead itself, and (``members_share_lead_city``) PRD and local members only with a lead of their
+    own city."""
     counterparts = pd.DataFrame([(c.prd_city, c.target_city) for c in scenario.counterparts],
                                 columns=["prd_city", "target_city"])
-    provincial = units[units["tier"] == Tier.PROVINCIAL.value].merge(targets, how="cross")
-    local = units[units["tier"] == Tier.LOCAL.value].merge(targets, left_on="unit_city", right_on="town_city")
-    prd = (units[units["tier"] == Tier.PRD.value]
-           .merge(counterparts, left_on="unit_city", right_on="prd_city")
-           .merge(targets, left_on="target_city", right_on="town_city"))
-    columns = [*units.columns, *targets.columns.drop("t"), "t"]
-    pairs = pd.concat([frame[columns] for frame in (prd, provincial, local)], ignore_index=True)
-    pairs = pairs[pairs["unit_id"] != pairs["lead_id"]]
-    paired = pd.DataFrame([(r.unit_id, r.county) for r in scenario.relationships
-                           if r.kind is RelationshipKind.COUNTY_PAIRING], columns=["unit_id", "county"])
-    if not paired.empty:
-        allowed = pairs.merge(paired.drop_duplicates(), on=["unit_id", "county"], how="left", indicator=True)
-        pairs = pairs[(~pairs["unit_id"].isin(set(paired["unit_id"]))).to_numpy()
-                      | (allowed["_merge"] == "both").to_numpy()]
+    tier = units["tier"].to_numpy()
+    by_city = units[["u", "unit_city"]]
+    place = targets[["t", "town_city"]]
+    provincial = np.flatnonzero(tier == Tier.PROVINCIAL.value)
+    local = by_city[tier == Tier.LOCAL.value].merge(place, left_on="unit_city", right_on="town_city")
+    prd = (by_city[tier == Tier.PRD.value].merge(counterparts, left_on="unit_city", right_on="prd_city")
+           .merge(place, left_on="target_city", right_on="town_city"))
+    u = np.concatenate([np.repeat(provincial, len(targets)), local["u"].to_numpy(), prd["u"].to_numpy()])
+    t = np.concatenate([np.tile(np.arange(len(targets)), len(provincial)), local["t"].to_numpy(), prd["t"].to_numpy()])
+    u, t = u.astype(np.int64), t.astype(np.int64)
+    keep = units["unit_id"].to_numpy()[u] != targets["lead_id"].to_numpy()[t]
+    position = dict(zip(units["unit_id"], units["u"], strict=True))
+    county_codes, counties = pd.factorize(targets["county"])
+    code = {county: k for k, county in enumerate(counties)}
+    paired = [(position[r.unit_id], code.get(r.county, -1)) for r in scenario.relationships
+              if r.kind is RelationshipKind.COUNTY_PAIRING and r.unit_id in position]
+    if paired:
+        is_paired = np.zeros(len(units), dtype=bool)
+        is_paired[[p for p, _ in paired]] = True
+        allowed = np.isin(u * (len(counties) + 1) + county_codes[t], [p * (len(counties) + 1) + c for p, c in paired])
+        keep &= ~is_paired[u] | allowed
     if scenario.policy.groups.members_share_lead_city:
-        pairs = pairs[(pairs["tier"] == Tier.PROVINCIAL.value) | (pairs["unit_city"] == pairs["lead_city"])]
-    return pairs.sort_values(["t", "u"], kind="stable").reset_index(drop=True)
+        keep &= (tier[u] == Tier.PROVINCIAL.value) | (
+            units["unit_city"].to_numpy()[u] == targets["lead_city"].to_numpy()[t])
+    u, t = u[keep], t[keep]
+    order = np.lexsort((u, t))
+    return u[order], t[order]
 
 
 # ---------------------------------------------------------------- pre-solve counting: proofs in policy words
@@ -369,7 +385,8 @@ def _flow(problem: _Problem) -> _Solution | None:
         net.bounded(source, unit_node[row.u], int(row.min_memberships), int(row.member_capacity), ("unit", int(row.u), 0))
     max_members = problem.scenario.policy.groups.max_members
     trees: dict[tuple[int, ...], _Tree | None] = {}
-    leaf: dict[tuple[int, str], int] = {}
+    kinds = [k.value for k in UnitKind]
+    leaf = np.zeros((len(problem.rules), len(kinds)), dtype=np.int64)   # target × kind → the node its pairs enter
     for t, selected in enumerate(problem.rules):
         if tuple(selected) not in trees:
             trees[tuple(selected)] = _laminar([(i, rules[i]) for i in selected])
@@ -384,13 +401,14 @@ def _flow(problem: _Problem) -> _Solution | None:
             net.bounded(rule_node[i], root if parent is None else rule_node[parent], rules[i].min,
                         infinite if high is None else high, ("rule", t, i))
         for kind, i in tree.leaf.items():
-            leaf[(t, kind)] = root if i is None else rule_node[i]
-    first_pair = len(net.tails)
-    for u, t, kind, value in zip(pairs["u"], pairs["t"], pairs["kind"], pairs["value"], strict=True):
-        net.arc(unit_node[int(u)], leaf[(int(t), kind)], 1, -int(value))
+            leaf[t, kinds.index(kind)] = root if i is None else rule_node[i]
     supply = int(problem.units["member_capacity"].sum())
     net.arc(source, sink, supply, 0)
-    flows = net.solve({source: supply, sink: -supply})
+    first_pair = len(net.tails)
+    unit_nodes = np.array([unit_node[u] for u in range(len(unit_node))], dtype=np.int64)
+    kind_codes = pd.Categorical(pairs["kind"], categories=kinds).codes
+    flows = net.solve({source: supply, sink: -supply}, pair_arcs=(
+        unit_nodes[pairs["u"].to_numpy()], leaf[pairs["t"].to_numpy(), kind_codes], -pairs["value"].to_numpy()))
     solution = _Solution(status=Status.OPTIMAL, chosen=flows[first_pair:first_pair + len(pairs)] == 1, path="flow")
     for index, (what, a, b) in net.required:
         missing = net.caps[index] - int(flows[index])
@@ -431,17 +449,20 @@ class _Network:
         if high > low:
             self.arc(tail, head, high - low, 0)
 
-    def solve(self, supplies: dict[int, int]) -> np.ndarray:
+    def solve(self, supplies: dict[int, int], pair_arcs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+        """Flow on every arc: the listed ones, then ``pair_arcs`` (tails, heads, costs; capacity 1 each)."""
+        tails, heads, costs = pair_arcs
         solver = min_cost_flow.SimpleMinCostFlow()
         solver.add_arcs_with_capacity_and_unit_cost(
-            np.array(self.tails, dtype=np.int32), np.array(self.heads, dtype=np.int32),
-            np.array(self.caps, dtype=np.int64), np.array(self.costs, dtype=np.int64))
+            np.concatenate([self.tails, tails]).astype(np.int32), np.concatenate([self.heads, heads]).astype(np.int32),
+            np.concatenate([self.caps, np.ones(len(tails))]).astype(np.int64),
+            np.concatenate([self.costs, costs]).astype(np.int64))
         for node, supply in supplies.items():
             solver.set_node_supply(node, supply)
         status = solver.solve()
         if status != solver.OPTIMAL:
             raise RuntimeError(f"the group flow network returned status {status} (a bug: please report the scenario)")
-        return np.asarray(solver.flows(np.arange(len(self.tails))), dtype=np.int64)
+        return np.asarray(solver.flows(np.arange(len(self.tails) + len(tails))), dtype=np.int64)
 
 
 @dataclass
