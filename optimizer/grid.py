@@ -12,10 +12,11 @@ import hashlib
 import itertools
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -32,7 +33,7 @@ UNIT_TABLES = ("units", "relationships", "scores", "pins")
 
 Capacity = Annotated[int, Field(ge=0, le=10_000, strict=True)]
 CapacityAdd = Annotated[int, Field(ge=-10_000, le=10_000, strict=True)]
-T = TypeVar("T")
+_ID: TypeAdapter[str | None] = TypeAdapter(Id | None)
 _VALUES: dict[str, TypeAdapter[Any]] = {
     "capacity": TypeAdapter(Capacity),
     "capacity_add": TypeAdapter(CapacityAdd),
@@ -229,39 +230,39 @@ def variants(grid: GridFile, base: Scenario, file: str = "grid") -> list[Variant
         raise ScenarioError(f"the axes make {size:,} variants; at most {MAX_VARIANTS:,}", file=file, field="axes")
     keys = list(dict.fromkeys([*grid.axes, *(k for v in grid.variants for k in v if k != "id")]))
     for key, values in grid.axes.items():
-        seen: list[Any] = []
-        for value in values:
-            if value in seen:
+        for i, value in enumerate(values):
+            if value in values[:i]:
                 raise ScenarioError(f"value {value!r} is listed twice", file=file, field=f"axes.{key}")
-            seen.append(value)
-            _located(lambda: apply(base, {key: value}), file, "axes", f"value {value!r}: ")
+            with _located(file, "axes", f"value {value!r}: "):
+                apply(base, {key: value})
     listed: list[tuple[str | None, dict[str, Any], str]] = [
         (None, dict(zip(grid.axes, combo, strict=True)), "axes")
         for combo in (itertools.product(*grid.axes.values()) if grid.axes else ())]
     for i, entry in enumerate(grid.variants):
-        given = _located(lambda: TypeAdapter(Id | None).validate_python(entry.get("id")), file, f"variants.{i}.id")
+        with _located(file, f"variants.{i}.id"):
+            given = _ID.validate_python(entry.get("id"))
         listed.append((given, {k: v for k, v in entry.items() if k != "id"}, f"variants.{i}"))
     out: list[Variant] = []
     places: dict[str, str] = {}
     for given, settings, where in listed:
-        place = where if where != "axes" else f"the axes' combination {settings}"
         ident = given or variant_id(settings)
         if ident in places:
             raise ScenarioError(f"variant id {ident!r} is already {places[ident]}'s (the same settings or the "
                                 "same given id)", file=file, field=where)
-        places[ident] = place
-        scenario = _located(lambda: apply(base, settings), file, where,
-                            "" if where != "axes" else f"the combination {settings}: ")
+        places[ident] = where if where != "axes" else f"the axes' combination {settings}"
+        with _located(file, where, "" if where != "axes" else f"the combination {settings}: "):
+            scenario = apply(base, settings)
         out.append(Variant(id=ident, settings=settings,
                            values={key: effective(scenario, key, settings) for key in keys}))
     return out
 
 
-def _located(call: Callable[[], T], file: str, field: str, context: str = "") -> T:
-    """Run ``call``; a :class:`SettingError` becomes a :class:`ScenarioError` naming the file and the key under
+@contextmanager
+def _located(file: str, field: str, context: str = "") -> Iterator[None]:
+    """A :class:`SettingError` inside becomes a :class:`ScenarioError` naming the file and the key under
     ``field`` (``axes.policy.max_changes``, ``variants.2.remove_units``)."""
     try:
-        return call()
+        yield
     except SettingError as exc:
         raise ScenarioError(f"{context}{exc.message}", file=file,
                             field=field if exc.key is None else f"{field}.{exc.key}") from None

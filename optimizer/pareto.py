@@ -50,7 +50,7 @@ def ticks(low: float, high: float, count: int = 6, *, integer: bool = False) -> 
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     first = math.floor(low / step) * step
-    return [first + i * step for i in range(int(math.ceil((high - first) / step)) + 1)]
+    return [first + i * step for i in range(math.ceil((high - first) / step) + 1)]
 
 
 def pareto_svg(table: pd.DataFrame, keys: Sequence[str], *, title: str, width: int = 900,
@@ -94,10 +94,10 @@ def pareto_svg(table: pd.DataFrame, keys: Sequence[str], *, title: str, width: i
                 + (f", {missing} without a plan" if missing else ""))
     parts += [f'<text x="{left}" y="22" class="title">{escape(title)}</text>',
               f'<text x="{left}" y="40">{escape(subtitle)}</text>',
-              f'<text x="{(left + width - right) / 2:.0f}" y="{height - 12}" text-anchor="middle">'
-              "previous leads changed</text>",
-              f'<text transform="translate(18 {(top + height - bottom) / 2:.0f}) rotate(-90)" text-anchor="middle">'
-              "plan value (objective without the continuity and baseline rewards)</text>"]
+              (f'<text x="{(left + width - right) / 2:.0f}" y="{height - 12}" text-anchor="middle">'
+               "previous leads changed</text>"),
+              (f'<text transform="translate(18 {(top + height - bottom) / 2:.0f}) rotate(-90)" text-anchor="middle">'
+               "plan value (objective without the continuity and baseline rewards)</text>")]
     style = (f"text{{font:12px {FONTS};fill:#222}} .title{{font-size:15px;font-weight:bold}} "
              ".grid{stroke:#e3e3e3}")
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '

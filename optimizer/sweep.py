@@ -103,18 +103,19 @@ def sweep(scenario: Scenario, variants: Sequence[Variant], *, workers: int | Non
     with _client(scheduler, workers or min(os.cpu_count() or 1, len(variants))) as client:
         from distributed import as_completed
 
-        base = client.scatter(scenario, broadcast=True, hash=False)
+        base = client.scatter(scenario, broadcast=True, hash=False)  # type: ignore[no-untyped-call]
         futures = [client.submit(solve_variant, base, dict(v.settings), time_limit, pure=False) for v in variants]
         index = {future.key: i for i, future in enumerate(futures)}
         rows: list[dict[str, Any]] = [{} for _ in variants]
         try:
-            done = as_completed(futures, loop=client.loop, with_results=True, raise_errors=False)
+            done = as_completed(futures, loop=client.loop, with_results=True,  # type: ignore[no-untyped-call]
+                                raise_errors=False)
             for count, (future, outcome) in enumerate(done, 1):
                 rows[index[future.key]] = outcome if isinstance(outcome, dict) else _error_row(outcome)
                 if progress:
                     progress(count, len(variants))
         finally:  # also on Ctrl-C: a shared cluster must not go on solving a sweep nobody waits for
-            client.cancel(futures)
+            client.cancel(futures)  # type: ignore[no-untyped-call]
     return sweep_table(variants, rows)
 
 
@@ -127,12 +128,12 @@ def _client(scheduler: str | None, workers: int) -> Iterator[Client]:
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
-        with Client(scheduler, set_as_default=False) as client:
+        with Client(scheduler, set_as_default=False) as client:  # type: ignore[no-untyped-call]
             yield client
         return
-    with (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                       silence_logs=logging.ERROR) as cluster,
-          Client(cluster, set_as_default=False) as client):
+    with (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
+                       dashboard_address=None, silence_logs=logging.ERROR) as cluster,
+          Client(cluster, set_as_default=False) as client):  # type: ignore[no-untyped-call]
         yield client
 
 

@@ -78,8 +78,8 @@ def grid(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
-                      silence_logs=logging.ERROR) as running:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,  # type: ignore[no-untyped-call]
+                      dashboard_address=None, silence_logs=logging.ERROR) as running:
         yield running
 
 
