@@ -8,11 +8,12 @@ unit, score and previous lead is made up. The same arguments always give the sam
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 
-from models import (Category, Counterpart, Policy, PriorityRule, Relationship, RelationshipKind, Scenario, Score,
-                    Tier, TierRatio, Town, Unit)
+from models import (Cadre, Category, Counterpart, GroupPolicy, MemberRule, Plan, Policy, PriorityRule, Rank,
+                    Relationship, RelationshipKind, Scenario, Score, Tier, TierRatio, Town, Unit, UnitKind)
 from optimizer.model import tier_quotas
 
 TARGET_CITIES: dict[str, tuple[float, float, int, float]] = {
@@ -224,3 +225,144 @@ def scale_instance(n_towns: int = TOWNS_1127, n_units: int = 2000, seed: int = 0
         f"{n_units} units, seed {seed}", towns=tuple(towns), units=tuple(units),
         counterparts=tuple(Counterpart(prd_city=p, target_city=t) for p, ts in COUNTERPARTS.items() for t in ts),
         relationships=tuple(relationships), scores=tuple(_scores(rng, key, units)), policy=_policy(key_of, units))
+
+
+# --- staffing: groups, cadres and a lead plan (issue 4 item 7, issue 7 item 5) -------------------------------
+
+STAFFING_INSTANCES: dict[str, dict[str, float]] = {
+    "staff-12k": {"n_cadres": 12_000, "key_share": 600 / TOWNS_1127},  # 600 teams: 20 cadres a team
+    "staff-22k": {"n_cadres": 22_000, "key_share": 1.0},               # 1,127 teams: 19.5 cadres a team
+}
+"""Province-scale staffing instances: 1,127 towns, 7,000 units; teams for the key towns."""
+MEMBER_KIND_P = {UnitKind.ENTERPRISE: 0.45, UnitKind.INSTITUTION: 0.40, UnitKind.RESEARCH: 0.15}
+INDUSTRY_P = 0.3
+CADRES_PER_TEAM_LED = 18
+NOMINEE_SHARE = 0.8
+HEADS_PER_PAIRED_UNIT = 3
+"""Cadres of a lead unit per town it leads, 80 % of them nominated for team posts (Party members of 2 years or
+more, aged 27–40, 3 or more years of work) and the rest from the general mix; a county-paired lead unit has
+three 副处 cadres aged 51–53 per paired county to head its county working group in turn; a six-year calendar needs about 13 a
+team (see scripts/build_cadres.py). The rest of ``n_cadres`` is spread over the member units (most get none or
+one, as in the programme: 7,174 units sent 8,099 cadres)."""
+# The Guangdong scenario's nominee mix (scripts/build_cadres.py), as numpy tables.
+AGE_BINS = np.array([(23, 29), (30, 35), (36, 40), (41, 45), (46, 50), (51, 58)])
+AGE_P = np.array([0.18, 0.27, 0.20, 0.15, 0.11, 0.09])
+ENTRY_AGES = np.array([22, 25, 28])
+ENTRY_P = {UnitKind.AGENCY: [0.65, 0.3, 0.05], UnitKind.ENTERPRISE: [0.7, 0.25, 0.05],
+           UnitKind.INSTITUTION: [0.3, 0.4, 0.3], UnitKind.RESEARCH: [0.15, 0.4, 0.45]}
+PARTY_P = {UnitKind.AGENCY: 0.88, UnitKind.ENTERPRISE: 0.72, UnitKind.INSTITUTION: 0.68, UnitKind.RESEARCH: 0.6}
+RANK_STEPS = {UnitKind.AGENCY: (6, 12, 20, 28), UnitKind.ENTERPRISE: (7, 14, 22, 30),
+              UnitKind.INSTITUTION: (7, 14, 22, 30), UnitKind.RESEARCH: (8, 15, 23, 31)}
+STAFF_RANKS = (Rank.KEYUAN, Rank.FUKE, Rank.ZHENGKE, Rank.FUCHU, Rank.ZHENGCHU)
+
+
+def _cadres(rng: np.random.Generator, units: list[Unit], owner: np.ndarray, nominee: np.ndarray,
+            head: np.ndarray, start: int) -> list[Cadre]:
+    """Cadres of the units ``owner`` names (one entry per cadre), drawn from the Guangdong scenario's mix;
+    ``nominee`` cadres are eligible team members (see :data:`CADRES_PER_TEAM_LED`), ``head`` ones 副处."""
+    n = len(owner)
+    kinds = [units[u].kind for u in owner]
+    bins = AGE_BINS[rng.choice(len(AGE_BINS), size=n, p=AGE_P)]
+    age = np.where(nominee, rng.integers(27, 41, n),
+                   np.where(head, rng.integers(51, 54, n), rng.integers(bins[:, 0], bins[:, 1] + 1)))
+    entry = np.array([ENTRY_AGES[rng.choice(3, p=ENTRY_P[k])] for k in kinds])
+    work = np.maximum(0, age - np.minimum(entry, age) - (rng.random(n) < 0.15))
+    work = np.where(nominee, np.maximum(work, 3), work)
+    party = (rng.random(n) < np.array([PARTY_P[k] for k in kinds])) | nominee | head
+    joined = np.where(rng.random(n) < 0.45, rng.integers(19, 23, n), rng.integers(23, age + 1))
+    party_years = np.where(party, np.maximum(0, age - np.minimum(joined, age)), 0)
+    party_years = np.where(nominee, np.maximum(party_years, 2), party_years)
+    score = work + rng.normal(0, 2.5, n)
+    rank = [Rank.FUCHU if h else STAFF_RANKS[int(sum(s >= step for step in RANK_STEPS[k]))]
+            for s, k, h in zip(score, kinds, head, strict=True)]
+    draw = rng.random(n)
+    retiring = age >= 54
+    until = np.where(retiring, start + 59 - age, np.where((draw >= 0.05) & (draw < 0.08), start + (draw * 100) % 3, 0))
+    free = nominee | head  # nominated and head cadres are available throughout
+    until = np.where(free & ~retiring, 0, until)
+    late = ~retiring & ~free & (draw < 0.05)
+    return [Cadre(cadre_id=f"C{k:05d}", unit_id=units[owner[k]].unit_id, name=f"干部{k}", party_member=bool(party[k]),
+                  party_years=int(party_years[k]), work_years=int(work[k]), age=int(age[k]), rank=rank[k],
+                  available_from=start + 1 + int(draw[k] * 100) % 2 if late[k] else None,
+                  available_until=int(until[k]) or None) for k in range(n)]
+
+
+def staffing_instance(n_cadres: int = 12_000, n_units: int = 7_000, n_towns: int = TOWNS_1127,
+                      key_share: float = 600 / TOWNS_1127, seed: int = 0) -> tuple[Scenario, Plan]:
+    """A province-scale staffing instance and its lead plan (without groups: :func:`optimizer.teams.staff.staff`
+    composes them): :func:`scale_instance`'s towns and units with unit kinds, member capacities, town needs, the
+    Guangdong scenario's member rules and the Shenzhen 2022 staffing rules, and ``n_cadres`` cadres.
+
+    Lead units (capacity > 0) are agencies (a third of the provincial ones enterprises); the other units are
+    member units of kind enterprise / institution / research (45 / 40 / 15 %) joining at most one group (research:
+    two). Towns need agriculture, industry (30 %) and tourism (old-base or ethnic). The lead rules are the tier
+    quotas, capacities, eligibility and the continuity reward (no change cap, city quota or priority rule, so
+    the lead plan, the optimum of the lead units alone, is a quick flow; member units cannot lead). Each lead unit gets
+    :data:`CADRES_PER_TEAM_LED` cadres per town it leads, the member units the rest at random; the cadre whose
+    unit led a town before served there (``previous_town``).
+    """
+    from optimizer.solve import solve  # the solver imports this package's users, not the other way round
+
+    base = scale_instance(n_towns, n_units, seed, key_share)
+    rng = np.random.default_rng([seed, 1])
+    draws = rng.random((len(base.towns), 1))
+    towns = [t.model_copy(update={"needs": ";".join(tag for tag, on in (
+        ("agriculture", True), ("industry", bool(draws[i, 0] < INDUSTRY_P)),
+        ("tourism", t.old_base or t.ethnic)) if on)}) for i, t in enumerate(base.towns)]
+    kinds = list(MEMBER_KIND_P)
+    units = []
+    for u in base.units:
+        if u.capacity > 0:
+            kind = UnitKind.ENTERPRISE if u.tier is Tier.PROVINCIAL and rng.random() < 1 / 3 else UnitKind.AGENCY
+            units.append(u.model_copy(update={"kind": kind}))
+        else:
+            kind = kinds[rng.choice(len(kinds), p=list(MEMBER_KIND_P.values()))]
+            units.append(u.model_copy(update={"kind": kind, "member_capacity": 2 if kind is UnitKind.RESEARCH else 1}))
+    policy = base.policy.model_copy(update={"max_changes": None, "city_quotas": {}, "priority": [], "groups": GroupPolicy(
+        member_rules=[MemberRule(kinds=[UnitKind.ENTERPRISE, UnitKind.INSTITUTION]),
+                      MemberRule(kinds=[UnitKind.RESEARCH], needs=["industry"])], max_members=4)})
+    leads = {u.unit_id for u in units if u.capacity > 0}
+    fields = {name: getattr(base, name) for name in Scenario.model_fields}
+    lead_only = Scenario(**fields | {
+        "towns": tuple(towns), "units": tuple(u for u in units if u.unit_id in leads),
+        "relationships": tuple(r for r in base.relationships if r.unit_id in leads),
+        "scores": tuple(s for s in base.scores if s.unit_id in leads),
+        "policy": policy.model_copy(update={"groups": GroupPolicy()})})
+    result = solve(lead_only)
+    if result.plan is None:
+        raise RuntimeError(f"the lead plan of the staffing instance: {result.status} {result.message}")
+    plan = Plan.from_pairs([(a.town_id, a.unit_id) for a in result.plan.assignments])
+    index = {u.unit_id: i for i, u in enumerate(units)}
+    led = np.bincount([index[a.unit_id] for a in plan.assignments], minlength=len(units))
+    spare = n_cadres - CADRES_PER_TEAM_LED * int(led.sum())
+    if spare < 0:
+        raise ValueError(f"{n_cadres} cadres are fewer than {CADRES_PER_TEAM_LED} per team")
+    members = np.flatnonzero([u.member_capacity > 0 for u in units])
+    paired = Counter(r.unit_id for r in base.relationships if r.kind is RelationshipKind.COUNTY_PAIRING)
+    heads = np.repeat([i for i, u in enumerate(units) if led[i] > 0 for _ in range(paired[u.unit_id])],
+                      HEADS_PER_PAIRED_UNIT)
+    spare -= len(heads)
+    lead_rows = np.repeat(np.arange(len(units)), CADRES_PER_TEAM_LED * led)
+    owner = np.concatenate([lead_rows, heads, rng.choice(members, size=spare)])
+    per_unit = np.arange(len(lead_rows)) - np.repeat(np.cumsum(CADRES_PER_TEAM_LED * led) - CADRES_PER_TEAM_LED * led,
+                                                     CADRES_PER_TEAM_LED * led)  # rank of each cadre in its unit
+    nominated = per_unit < np.repeat(np.round(NOMINEE_SHARE * CADRES_PER_TEAM_LED * led), CADRES_PER_TEAM_LED * led)
+    kind = np.concatenate([nominated, np.zeros(len(heads) + spare, dtype=bool)])
+    head = np.concatenate([np.zeros(len(lead_rows), dtype=bool), np.ones(len(heads), dtype=bool),
+                           np.zeros(spare, dtype=bool)])
+    order = np.argsort(owner, kind="stable")
+    start = policy.staffing.start_year
+    cadres = _cadres(rng, units, owner[order], kind[order], head[order], start)
+    first = {}
+    for k, c in enumerate(cadres):
+        first.setdefault(c.unit_id, k)
+    lead_of = plan.lead_of()
+    for r in base.relationships:
+        if r.kind is RelationshipKind.PREVIOUS_LEAD and lead_of.get(r.town_id or "") == r.unit_id:
+            k = first[r.unit_id]
+            cadres[k] = cadres[k].model_copy(update={"previous_town": r.town_id})
+    scenario = Scenario(**fields | {
+        "name": f"staffing-{n_towns}-{n_cadres}", "towns": tuple(towns), "units": tuple(units), "policy": policy,
+        "cadres": tuple(cadres), "description": f"synthetic province-scale staffing: {n_towns} towns "
+        f"({len(plan)} teams), {n_units} units, {n_cadres} cadres, seed {seed}"})
+    return scenario, plan
