@@ -22,6 +22,7 @@ leavers allowed, at a weight above any number of replacements) finds the smalles
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -82,6 +83,23 @@ class _Class:
     until: int                              # last available offset, clipped to H
     starts: dict[Role, tuple[int, ...]]     # offsets 1 … H−1 at which they may start each role
     rows: tuple[int, ...]
+
+
+def policy_clash(scenario: Scenario) -> Conflict | None:
+    """The term and the replacement share alone forbid every calendar: the first-year team must all leave within
+    ``term_years`` years (by the end of the horizon at the latest), at most ``max_replaced`` a year."""
+    policy = scenario.policy.staffing
+    size, term, cap = policy.min_team_size, policy.term_years, policy.max_replaced()
+    if term > policy.years or size <= cap * term:
+        return None
+    needed = math.ceil(size / term)  # leavers a year when the first team leaves as evenly as it can
+    return Conflict(
+        rules=(Rule.TERM, Rule.ROTATION), entities=("policy.staffing",),
+        figures={"team": size, "term_years": term, "max_replaced": cap},
+        message=f"a team of {size} whose cadres serve at most {term} year(s) must replace all {size} within "
+                f"{term} year(s), but may replace at most {cap} a year (⌊{size} × {policy.max_replaced_share}⌋): "
+                f"raise max_replaced_share to at least {math.ceil(100 * needed / size) / 100:g}"
+                + (f" or term_years to {math.ceil(size / cap)}" if cap else ""))
 
 
 @functools.cache

@@ -23,7 +23,7 @@ from ..report import neutralise, to_json
 from .cadres import assign_cadres
 from .groups import compose_groups, composes_groups
 from .posts import CadreTable, TeamUnits
-from .rotation import rotate
+from .rotation import policy_clash, rotate
 
 TEAM_COLUMNS = ["town_id", "town_name", "city", "county", "role", "cadre_id", "cadre_name", "unit_id", "unit_name",
                 "rank", "age", "party_years", "work_years", "continuing", "term_start", "term_end"]
@@ -50,6 +50,9 @@ def staff(scenario: Scenario, plan: Plan, *, seed: int = 0, time_limit: float | 
     check_plan(scenario, plan)
     base = {"start_year": policy.start_year, "years": policy.years}
     timings: dict[str, float] = {}
+    if (clash := policy_clash(scenario)) is not None:
+        return StaffingResult(status=Status.INFEASIBLE, conflicts=(clash,), timings=timings, **base,
+                              message="policy.staffing forbids every rotation calendar")
     members = plan.members_of()
     if not members and composes_groups(scenario):
         groups = compose_groups(scenario, plan)
