@@ -43,10 +43,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from models import Category, Pin, PinAction, Plan, Rule, Scenario, Score, Status, Tier, Town, Unit
+from models.penalty import unassigned_penalty
 
 from .model import candidate_pairs, tier_quotas
 from .model.continuity import Keep, keeps
 from .model.eligibility import eligible_pairs
+from .model.unassigned import VACANCY
 from .solve import solve
 from .terms import TERMS, objective_terms
 
@@ -200,7 +202,8 @@ class _Context:
         self.units: dict[str, Unit] = {u.unit_id: u for u in scenario.units}
         self.towns: dict[str, Town] = {t.town_id: t for t in scenario.towns}
         self.position = {u.unit_id: i for i, u in enumerate(scenario.units)}
-        self.pairs, _ = candidate_pairs(scenario)
+        pairs, _ = candidate_pairs(scenario)
+        self.pairs = pairs[~pairs[VACANCY]]  # a vacancy (allow_unassigned) is no unit to explain or offer
         self.value = dict(zip(zip(self.pairs["unit_id"], self.pairs["town_id"], strict=True),
                               self.pairs["value"].tolist(), strict=True))
         self.lead = plan.lead_of()
@@ -270,7 +273,8 @@ def explain(scenario: Scenario, plan: Plan, town: str | None = None, top: int = 
         if ctx.towns[town].category is not Category.KEY:
             raise ValueError(f"town {town!r} ({ctx.towns[town].name}) is not a key town: it gets no lead")
     towns = [_town(ctx, row) for row in frame.itertuples(index=False)]
-    towns += [_town(ctx, None, t.town_id) for t in scenario.key_towns if t.town_id not in ctx.lead]
+    listed = set(frame["town_id"])  # with allow_unassigned the frame has a row per unassigned town already
+    towns += [_town(ctx, None, t.town_id) for t in scenario.key_towns if t.town_id not in listed]
     objective = int(frame["value"].sum())
     chosen: tuple[Alternative, ...] = ()
     method = ""
@@ -291,7 +295,7 @@ def explain(scenario: Scenario, plan: Plan, town: str | None = None, top: int = 
 
 def _town(ctx: _Context, row: object | None, town_id: str = "") -> TownExplanation:
     town_id = getattr(row, "town_id", town_id)
-    unit_id: str | None = getattr(row, "unit_id", None)
+    unit_id: str | None = getattr(row, "unit_id", None) or None
     town = ctx.towns.get(town_id)
     unit = ctx.units.get(unit_id or "")
     earlier = tuple(_earlier(ctx, keep, town_id, unit_id) for keep in ctx.keeps
@@ -490,7 +494,8 @@ def _lexicographic(ctx: _Context) -> Scenario | None:
     """
     m = len(ctx.scenario.key_towns) + 1
     values = ctx.pairs["value"].to_numpy()
-    largest = int(abs(values).max(initial=0)) + 1
+    penalty = unassigned_penalty(ctx.scenario) if ctx.scenario.policy.allow_unassigned else 0
+    largest = max(int(abs(values).max(initial=0)), penalty) + 1
     if m * largest * m * 10_000 >= 2**62:  # the network path scales arc costs by 10⁴ and sums over the towns
         return None
     kept = [ctx.lead.get(t) == u for u, t in zip(ctx.pairs["unit_id"], ctx.pairs["town_id"], strict=True)]
@@ -498,7 +503,8 @@ def _lexicographic(ctx: _Context) -> Scenario | None:
     scores = tuple(Score.model_construct(unit_id=u, town_id=t, score=m * int(v) + int(k))
                    for u, t, v, k in zip(ctx.pairs["unit_id"], ctx.pairs["town_id"], values, kept, strict=True))
     policy = ctx.scenario.policy.model_copy(update={"continuity_weight": 0, "baseline_weight": 0,
-                                                    "distance_weight": 0.0})
+                                                    "distance_weight": 0.0, "objective_stages": [],
+                                                    "unassigned_penalty": m * penalty or None})
     return ctx.scenario.model_copy(update={"scores": scores, "policy": policy})
 
 
