@@ -1,21 +1,26 @@
 """Benchmark team staffing: the first staffing's min-cost flow against HiGHS and CP-SAT on the same model, and the
 rotation calendar, on generated province-scale instances. One subprocess per solve.
 
-    python benchmarks/staffing.py [--instances teams600,teams1127] [--solvers flow,highs,cp-sat,rotation]
-                                  [--time-limit 60]
+    python benchmarks/staffing.py [--instances teams600,teams1127,staff-12k,staff-22k]
+                                  [--solvers staff,flow,highs,cp-sat,rotation] [--time-limit 60]
 
 Instances (:func:`staffing_instance`, deterministic for a seed): ``teams600`` — 600 towns, 3,000 units, 12,000
 cadres; ``teams1127`` — 1,127 towns, 7,000 units, 22,000 cadres. Each town's group is its lead unit and two or
 three member units (each member unit joins up to three groups); cadres are spread over the units in proportion
 to 12 per town led plus 3 per group joined (largest remainder); a fifth of the lead units are paired with their
 first town's county (a county head each); lead units' cadres are more senior (35 % 副处 or above). Cadres: ages about 37 ± 7 (24–58), 90 % Party members, ranks 科员–正处, a
-tenth with an availability window, a twentieth with a previous town.
+tenth with an availability window, a twentieth with a previous town. ``staff-12k`` and ``staff-22k`` are the
+Guangdong-shaped instances of :func:`benchmarks.generate.staffing_instance` (1,127 towns, 7,000 units; 600 teams
+and 12,000 cadres, 1,127 teams and 22,000 cadres): their groups are composed by the shipped
+:func:`optimizer.teams.groups.compose_groups` (outside the timings, except in ``staff``). ``guangdong`` is the shipped scenario with its optimal lead plan.
 
-Solvers: ``flow`` is :func:`optimizer.teams.cadres.assign_cadres` as shipped; ``highs`` and ``cp-sat`` solve the
-same arcs and costs (:func:`optimizer.teams.cadres.candidate_arcs`) as a 0/1 program (a cadre at most once, each
+Solvers: ``staff`` is :func:`optimizer.teams.staff.staff` end to end as shipped (groups, first staffing, rotation;
+objective: replacements); ``flow`` is :func:`optimizer.teams.cadres.assign_cadres` as shipped; ``highs`` and
+``cp-sat`` solve the same arcs and costs (:func:`optimizer.teams.cadres.candidate_arcs`) as a 0/1 program (a cadre at most once, each
 post exactly its seats); ``rotation`` is :func:`optimizer.teams.rotation.rotate` on the flow's staffing (the
 six-year calendar, CP-SAT per component). The objectives of flow, HiGHS and CP-SAT must agree when all three
-prove optimality (exit 1 on a mismatch).
+prove optimality (exit 1 on a mismatch). The closing table gives each row's path, gap and its seconds divided
+by the shipped flow's on the same instance (``÷ flow``).
 """
 
 from __future__ import annotations
@@ -38,9 +43,10 @@ from models import (Cadre, Category, Plan, Relationship, RelationshipKind, Scena
                     Town, Unit, UnitKind)
 
 INSTANCES = {"teams600": (600, 3000, 12000), "teams1127": (1127, 7000, 22000), "teams600x": (600, 3000, 18000)}
-SOLVERS = ("flow", "highs", "cp-sat", "rotation")
+SOLVERS = ("staff", "flow", "highs", "cp-sat", "rotation")
 RANKS = ("科员", "副科", "正科", "副处", "正处")
 RESULT = "RESULT "
+GUANGDONG = ROOT / "scenarios" / "guangdong-2021" / "scenario.yaml"
 
 
 def staffing_instance(n_towns: int, n_units: int, n_cadres: int, seed: int = 0) -> tuple[Scenario, Plan]:
@@ -97,6 +103,25 @@ def staffing_instance(n_towns: int, n_units: int, n_cadres: int, seed: int = 0) 
     return scenario, plan
 
 
+def _instance(name: str) -> tuple[Scenario, Plan, Plan]:
+    """The scenario, its plan with groups (the teams of the cadre-assignment model) and the plan ``staff`` is given
+    (the generated instances leave the groups to it)."""
+    from benchmarks.generate import STAFFING_INSTANCES
+    if name == "guangdong":  # the shipped scenario: its optimal lead plan, groups as solve() composes them
+        from optimizer import load_scenario, solve
+        scenario = load_scenario(GUANGDONG)
+        plan = solve(scenario).plan
+        assert plan is not None
+        return scenario, plan, Plan.from_pairs([(a.town_id, a.unit_id) for a in plan.assignments])
+    if name not in STAFFING_INSTANCES:
+        scenario, plan = staffing_instance(*INSTANCES[name])
+        return scenario, plan, plan
+    from benchmarks.generate import staffing_instance as generated
+    from optimizer.teams.groups import compose_groups
+    scenario, leads = generated(**STAFFING_INSTANCES[name])
+    return scenario, leads.with_members(compose_groups(scenario, leads).members), leads
+
+
 def _teams(plan: Plan) -> dict[str, Any]:
     from optimizer.teams.posts import TeamUnits
     members = plan.members_of()
@@ -108,13 +133,22 @@ def run_one(instance: str, solver: str, time_limit: float) -> dict[str, Any]:
     from optimizer.teams.posts import CadreTable
     from optimizer.teams.rotation import rotate
 
-    scenario, plan = staffing_instance(*INSTANCES[instance])
+    scenario, plan, leads = _instance(instance)
     teams = _teams(plan)
     base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     began = time.perf_counter()
     table = CadreTable.of(scenario)
-    out: dict[str, Any] = {"instance": instance, "solver": solver, "cadres": len(scenario.cadres)}
-    if solver in ("flow", "rotation"):
+    out: dict[str, Any] = {"instance": instance, "solver": solver, "cadres": len(scenario.cadres),
+                           "path": {"flow": "flow", "highs": "mip", "cp-sat": "cp-sat"}.get(solver, "")}
+    if solver == "staff":
+        from optimizer.teams.staff import staff
+        result = staff(scenario, leads, time_limit=time_limit)
+        t = result.timings
+        out |= {"build_seconds": t.get("staffing_build", 0.0) + t.get("rotation_build", 0.0),
+                "solve_seconds": t.get("groups", 0.0) + t.get("staffing_solve", 0.0) + t.get("rotation_solve", 0.0),
+                "status": result.status.value, "objective": result.replacements, "bound": result.replacements_bound,
+                "path": "groups+flow+" + _paths(result.rotation_paths)}
+    elif solver in ("flow", "rotation"):
         staffing = assign_cadres(scenario, teams, table)
         out |= {"build_seconds": time.perf_counter() - began - staffing.solve_seconds,
                 "solve_seconds": staffing.solve_seconds, "status": "OPTIMAL" if staffing.complete else "INFEASIBLE",
@@ -122,7 +156,8 @@ def run_one(instance: str, solver: str, time_limit: float) -> dict[str, Any]:
         if solver == "rotation":
             calendar = rotate(scenario, table, staffing.posts, staffing.holders, time_limit=time_limit)
             out |= {"build_seconds": calendar.build_seconds, "solve_seconds": calendar.solve_seconds,
-                    "status": calendar.status.value, "objective": calendar.replacements, "bound": calendar.bound}
+                    "status": calendar.status.value, "objective": calendar.replacements, "bound": calendar.bound,
+                    "path": _paths(calendar.paths)}
     else:
         arcs = candidate_arcs(scenario, teams, table)
         built = time.perf_counter()
@@ -132,6 +167,34 @@ def run_one(instance: str, solver: str, time_limit: float) -> dict[str, Any]:
     out |= {"arcs": len(candidate_arcs(scenario, teams, table).cadre), "base_mb": base_mb,
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     return out
+
+
+def _paths(counts: dict[str, int]) -> str:
+    """Rotation paths with the number of components each solved, e.g. ``pattern×131/cp-sat×2``."""
+    return "/".join(f"{path}×{n}" for path, n in sorted(counts.items())) or "—"
+
+
+def _gap(r: dict[str, Any]) -> float | None:
+    """(objective − bound) / max(1, |objective|) of a minimisation; None without both."""
+    if r.get("objective") is None or r.get("bound") is None:
+        return 0.0 if r["status"] == "OPTIMAL" else None
+    return max(0.0, (r["objective"] - r["bound"]) / max(1.0, abs(r["objective"])))
+
+
+def _ratios(results: list[dict[str, Any]]) -> None:
+    """The closing table: path, gap, seconds, peak memory and each row's seconds ÷ the shipped flow's."""
+    flow = {r["instance"]: r for r in results if r["solver"] == "flow"}
+    print(f"\n{'instance':10} {'solver':9} {'path':28} {'build s':>8} {'solve s':>8} {'gap':>8} {'peak MB':>8} "
+          f"{'solve ÷ flow':>12} {'total ÷ flow':>12}")
+    for r in results:
+        ref, gap = flow.get(r["instance"]), _gap(r)
+        solve = total = "—"
+        if ref is not None and r is not ref:
+            solve = f"{r['solve_seconds'] / max(ref['solve_seconds'], 1e-9):.1f}"
+            total = f"{(r['build_seconds'] + r['solve_seconds']) / (ref['build_seconds'] + ref['solve_seconds']):.1f}"
+        print(f"{r['instance']:10} {r['solver']:9} {r['path'][:28]:28} {r['build_seconds']:8.3f} "
+              f"{r['solve_seconds']:8.3f} {'—' if gap is None else f'{gap:.1e}':>8} {r['peak_mb']:8.0f} "
+              f"{solve:>12} {total:>12}")
 
 
 def _flow_cost(scenario: Scenario, teams: dict[str, Any], table: Any, holders: list[list[int]]) -> int:
@@ -204,7 +267,8 @@ def _cp_sat(arcs: Any, time_limit: float) -> tuple[str, float | None, float | No
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--instances", default=",".join(INSTANCES))
+    from benchmarks.generate import STAFFING_INSTANCES
+    parser.add_argument("--instances", default=",".join([*INSTANCES, "guangdong", *STAFFING_INSTANCES]))
     parser.add_argument("--solvers", default=",".join(SOLVERS))
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--child", nargs=2, metavar=("INSTANCE", "SOLVER"), help=argparse.SUPPRESS)
@@ -227,10 +291,11 @@ def main() -> int:
                   f"build {result['build_seconds']:7.3f} s  solve {result['solve_seconds']:8.3f} s  "
                   f"{result['status']:10} objective {result['objective']}  bound {result.get('bound')}  "
                   f"peak {result['peak_mb']:.0f} MB (base {result['base_mb']:.0f})", flush=True)
+    _ratios(results)
     mismatch = False
     for instance in {r["instance"] for r in results}:
         optimal = {r["solver"]: r["objective"] for r in results if r["instance"] == instance
-                   and r["solver"] != "rotation" and r["status"] == "OPTIMAL"}
+                   and r["solver"] in ("flow", "highs", "cp-sat") and r["status"] == "OPTIMAL"}
         if len({round(v) for v in optimal.values()}) > 1:
             print(f"MISMATCH on {instance}: {optimal}")
             mismatch = True
