@@ -12,15 +12,16 @@ first town's county (a county head each); lead units' cadres are more senior (35
 tenth with an availability window, a twentieth with a previous town. ``staff-12k`` and ``staff-22k`` are the
 Guangdong-shaped instances of :func:`benchmarks.generate.staffing_instance` (1,127 towns, 7,000 units; 600 teams
 and 12,000 cadres, 1,127 teams and 22,000 cadres): their groups are composed by the shipped
-:func:`optimizer.teams.groups.compose_groups` (outside the timings, except in ``staff``). ``guangdong`` is the shipped scenario with its optimal lead plan.
+:func:`optimizer.teams.groups.compose_groups` (outside the timings, except in ``staff``). ``guangdong`` is the
+shipped scenario with its optimal lead plan.
 
 Solvers: ``staff`` is :func:`optimizer.teams.staff.staff` end to end as shipped (groups, first staffing, rotation;
 objective: replacements); ``flow`` is :func:`optimizer.teams.cadres.assign_cadres` as shipped; ``highs`` and
-``cp-sat`` solve the same arcs and costs (:func:`optimizer.teams.cadres.candidate_arcs`) as a 0/1 program (a cadre at most once, each
-post exactly its seats); ``rotation`` is :func:`optimizer.teams.rotation.rotate` on the flow's staffing (the
-six-year calendar, CP-SAT per component). The objectives of flow, HiGHS and CP-SAT must agree when all three
-prove optimality (exit 1 on a mismatch). The closing table gives each row's path, gap and its seconds divided
-by the shipped flow's on the same instance (``÷ flow``).
+``cp-sat`` solve the same arcs and costs (:func:`optimizer.teams.cadres.candidate_arcs`) as a 0/1 program (a
+cadre at most once, each post exactly its seats); ``rotation`` is :func:`optimizer.teams.rotation.rotate` on the
+flow's staffing (the six-year calendar, CP-SAT per component). The objectives of flow, HiGHS and CP-SAT must
+agree when all three prove optimality (exit 1 on a mismatch). The closing table gives each row's path, gap and
+its seconds divided by the shipped flow's on the same instance (``÷ flow``).
 """
 
 from __future__ import annotations
