@@ -58,7 +58,8 @@ def cadres_of(draw: DrawFn, unit_ids: Sequence[str], n: int, *, start: int = 202
         out.append(Cadre(
             cadre_id=f"c{k:02d}", unit_id=draw(st.sampled_from(list(unit_ids))), name=f"c{k}", party_member=party,
             party_years=draw(st.sampled_from([0, 1, 2, 5, 7])) if party else 0,
-            work_years=min(age - 16, draw(st.sampled_from([1, 2, 3, 6, 10]))), age=age, rank=draw(st.sampled_from(RANKS)),
+            work_years=min(age - 16, draw(st.sampled_from([1, 2, 3, 6, 10]))), age=age,
+            rank=draw(st.sampled_from(RANKS)),
             available_until=until,
             available_from=draw(st.sampled_from([None, None, None, start + 1])) if windows and until != start
             else None))
@@ -86,7 +87,8 @@ def staffing_cases(draw: DrawFn, *, years: int = 1, max_cadres: int = 14) -> tup
 @st.composite
 def rotation_cases(draw: DrawFn) -> tuple[Scenario, Plan]:
     """One or two towns over 2–5 years, teams of 2–5, terms of 1–3 years (mostly 3), a replacement share of a
-    third, a half or all (mostly a half; all when the term and the share alone would clash): mostly eligible cadres (a few too old or unavailable later), so that calendars often exist."""
+    third, a half or all (mostly a half; all when the term and the share alone would clash): mostly eligible
+    cadres (a few too old or unavailable later), so that calendars often exist."""
     n_towns = draw(st.integers(1, 2))
     towns = [f"t{i}" for i in range(n_towns)]
     leads = {t: draw(st.sampled_from(["a", "b"])) for t in towns}

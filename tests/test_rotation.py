@@ -12,6 +12,7 @@ import highspy
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from staffing_cases import build, cadre, rotation_cases
 
 from models import Rule, Status
 from models.staffing import StaffingResult
@@ -20,7 +21,6 @@ from optimizer.teams.cadres import Staffing, assign_cadres
 from optimizer.teams.posts import TeamUnits
 from optimizer.teams.staff import staff
 from optimizer.teams.teams_audit import audit_staffing, failures
-from staffing_cases import build, cadre, rotation_cases
 
 RANDOM = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

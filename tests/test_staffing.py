@@ -4,6 +4,7 @@ against brute force and networkx, the team audit on random staffings, determinis
 from __future__ import annotations
 
 import csv
+import doctest
 import itertools
 import json
 import os
@@ -14,10 +15,13 @@ from typing import Any
 
 import networkx as nx
 import pytest
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
+from staffing_cases import build, cadre, staffing_cases
 from typer.testing import CliRunner
 
-from conftest import ROOT
+import optimizer.teams.staff
+import optimizer.teams.teams_audit
 from models import Rule, Status, load_scenario
 from optimizer import solve
 from optimizer.cli import app
@@ -25,9 +29,9 @@ from optimizer.teams.cadres import assign_cadres, candidate_arcs
 from optimizer.teams.posts import CadreTable, TeamUnits
 from optimizer.teams.staff import staff
 from optimizer.teams.teams_audit import audit_staffing, failures
-from staffing_cases import build, cadre, staffing_cases
 
 TINY = ROOT / "scenarios" / "tiny-staffing" / "scenario.yaml"
+GUANGDONG = ROOT / "scenarios" / "guangdong-2021" / "scenario.yaml"
 runner = CliRunner()
 
 
@@ -47,20 +51,20 @@ ELIGIBILITY = [
     # (id, changes to one cadre, rule that must be named, words that must appear)
     ("leader-party", {"L": {"party_member": False, "party_years": 0}}, Rule.LEADER,
      "of the others 1 is not a Party member, 1 is over 50"),  # H, 52, is the other
-    ("leader-age", {"L": {"age": 51}}, Rule.LEADER, "has 0 eligible cadre(s) for its leader post; of the others 2 are "
-                                                    "over 50"),
+    ("leader-age", {"L": {"age": 51}}, Rule.LEADER,
+     "has 0 eligible cadre(s) for its leader post; of the others 2 are over 50"),
     ("leader-rank", {"L": {"rank": "科员"}}, Rule.LEADER, "of the others 1 is over 50, 1 is below 副科"),
-    ("leader-unit", {"L": {"unit_id": "mem"}}, Rule.LEADER, "its lead unit lead has 0 eligible cadre(s) for its "
-                                                            "leader post; of the others 1 is over 50"),
+    ("leader-unit", {"L": {"unit_id": "mem"}}, Rule.LEADER,
+     "its lead unit lead has 0 eligible cadre(s) for its leader post; of the others 1 is over 50"),
     ("member-party", {"M": {"party_member": False, "party_years": 0}}, Rule.MEMBER,
      "0 eligible cadre(s) for its member post; of the others 1 is not a Party member, 2 are over 45"),  # L and H
     ("member-party-years", {"M": {"party_years": 0}}, Rule.MEMBER,
      "of the others 1 has under 1 year(s) of Party membership, 2 are over 45"),
-    ("member-work-years", {"M": {"work_years": 1}}, Rule.MEMBER, "of the others 1 has under 2 year(s) of work, 2 are "
-                                                                 "over 45"),
+    ("member-work-years", {"M": {"work_years": 1}}, Rule.MEMBER,
+     "of the others 1 has under 2 year(s) of work, 2 are over 45"),
     ("member-age", {"M": {"age": 46}}, Rule.MEMBER, "of the others 3 are over 45"),
-    ("member-unit", {"M": {"unit_id": "other"}}, Rule.MEMBER, "its group's units (lead, mem) have 0 eligible cadre(s) "
-                                                              "for its member post; of the others 2 are over 45"),
+    ("member-unit", {"M": {"unit_id": "other"}}, Rule.MEMBER,
+     "its group's units (lead, mem) have 0 eligible cadre(s) for its member post; of the others 2 are over 45"),
     ("head-rank", {"H": {"rank": "正科"}}, Rule.COUNTY_HEAD, "2 are below 副处"),
     ("availability", {"M": {"available_from": 2023}}, Rule.AVAILABILITY, "2 are over 45, 1 is not available in 2022"),
 ]
@@ -257,6 +261,31 @@ def test_tiny_staffing_is_optimal_audited_and_deterministic() -> None:
     assert first.status is Status.OPTIMAL and len(first.teams) == len(scenario.key_towns)
     assert first.model_dump(exclude={"timings"}) == second.model_dump(exclude={"timings"})
     assert audit_staffing(scenario, plan, first).passed
+
+
+def test_guangdong_staffs_all_600_key_towns() -> None:
+    """The shipped scenario: its optimal plan and groups, a team of 5 for every key town, a head for every county
+    pairing whose unit leads a town there, a six-year calendar at its proven optimum, and the audit passes."""
+    scenario = load_scenario(GUANGDONG)
+    plan = solve(scenario).plan
+    assert plan is not None
+    result = staff(scenario, plan)
+    assert result.status is Status.OPTIMAL and result.replacements == result.replacements_bound
+    assert len(result.teams) == len(scenario.key_towns) == 600
+    assert all(len(t.members) == 4 for t in result.teams)
+    county = {t.town_id: t.county for t in scenario.towns}
+    led = {(a.unit_id, county[a.town_id]) for a in plan.assignments}
+    pairings = {(r.unit_id, r.county) for r in scenario.relationships if r.kind.value == "county_pairing"}
+    assert {(h.unit_id, h.county) for h in result.county_heads} == pairings & led
+    assert 0 < result.kept <= sum(c.previous_town is not None for c in scenario.cadres)
+    report = audit_staffing(scenario, plan, result)
+    assert report.passed, [v.message for v in report.violations[:5]]
+
+
+def test_docstring_examples_run() -> None:
+    for module in (optimizer.teams.staff, optimizer.teams.teams_audit):
+        failed, attempted = doctest.testmod(module)
+        assert attempted > 0 and failed == 0, module.__name__
 
 
 def test_bangfu_staff_is_the_same_in_another_process(tmp_path: Path) -> None:

@@ -45,7 +45,8 @@ class Post:
 
     @property
     def label(self) -> str:
-        return f"{self.role.value}@{self.town_id}" if self.town_id else f"{self.role.value}@{self.units[0]}@{self.county}"
+        where = self.town_id if self.town_id else f"{self.units[0]}@{self.county}"
+        return f"{self.role.value}@{where}"
 
 
 def posts_of(scenario: Scenario, teams: Mapping[str, TeamUnits]) -> list[Post]:
@@ -144,15 +145,13 @@ class CadreTable:
         parts = [self.by_unit[u] for u in units if u in self.by_unit]
         return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
-    def reasons(self, rule: CadreRule, offset: int, rows: npt.NDArray[np.int64] | None = None,
-                until: int | None = None) -> npt.NDArray[np.int8]:
+    def reasons(self, rule: CadreRule, offset: int, rows: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int8]:
         """Per cadre (of ``rows``, default all), the first :class:`Reason` it fails taking a post in year
-        ``offset`` and holding it through ``until`` (default: that year); ``ELIGIBLE`` when it may."""
+        ``offset``; ``ELIGIBLE`` when it may."""
         ix = np.arange(len(self)) if rows is None else rows
         out = np.zeros(len(ix), dtype=np.int8)
         checks: list[tuple[Reason, npt.NDArray[np.bool_]]] = [
-            (Reason.AVAILABILITY, (self.available_from[ix] > offset)
-             | (self.available_until[ix] < (offset if until is None else until))),
+            (Reason.AVAILABILITY, (self.available_from[ix] > offset) | (self.available_until[ix] < offset)),
         ]
         if rule.min_rank is not None:
             checks.append((Reason.RANK, self.rank[ix] < rule.min_rank.level))
@@ -166,8 +165,3 @@ class CadreTable:
         for reason, failed in checks:  # the last assignment wins: checks run from the last reason to the first
             out[failed] = reason
         return out
-
-    def eligible(self, rule: CadreRule, offset: int, rows: npt.NDArray[np.int64],
-                 until: int | None = None) -> npt.NDArray[np.int64]:
-        """The rows that may take a post of ``rule`` in year ``offset`` (and hold it through ``until``)."""
-        return rows[self.reasons(rule, offset, rows, until) == Reason.ELIGIBLE]

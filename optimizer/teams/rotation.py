@@ -398,7 +398,7 @@ def _solve(scenario: Scenario, table: CadreTable, posts: Sequence[Post], holders
     if status in (Status.OPTIMAL, Status.FEASIBLE):
         calendar.services = _services(built, solver, holders, component)
         calendar.replacements = sum(1 for s in calendar.services if s.start > 0)
-        calendar.bound = int(round(solver.best_objective_bound))
+        calendar.bound = round(solver.best_objective_bound)
     elif status is Status.INFEASIBLE:
         elastic = _build(scenario, table, posts, holders, pool, component, elastic=True)
         status, solver = _run(elastic, seed=seed, time_limit=max(0.01, time_limit - calendar.solve_seconds))

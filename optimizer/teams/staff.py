@@ -105,7 +105,8 @@ def _term_end(scenario: Scenario, table: CadreTable, start: int, end: int, row: 
 
 def _no_calendar(status: Status, conflicts: list[Conflict]) -> str:
     if status is Status.INFEASIBLE:
-        return f"the teams can be staffed in the first year, but {len(conflicts)} rotation conflict(s) leave no calendar"
+        return (f"the teams can be staffed in the first year, but {len(conflicts)} rotation conflict(s) leave no "
+                "calendar")
     return f"no rotation calendar within the time limit ({status.value}): raise policy.staffing.time_limit"
 
 
@@ -131,7 +132,8 @@ def teams_frame(scenario: Scenario, result: StaffingResult) -> pd.DataFrame:
     units = {u.unit_id: u.name for u in scenario.units}
     cadres = {c.cadre_id: c for c in scenario.cadres}
     first = {s.cadre_id: s for s in result.stints if s.start == result.start_year}
-    posts = [(t.town_id, None, Role.LEADER, t.leader) for t in result.teams]
+    posts: list[tuple[str | None, str | None, Role, str]] = [(t.town_id, None, Role.LEADER, t.leader)
+                                                             for t in result.teams]
     posts += [(t.town_id, None, Role.MEMBER, m) for t in result.teams for m in t.members]
     posts += [(None, h.county, Role.COUNTY_HEAD, h.cadre_id) for h in result.county_heads]
     rows = []

@@ -197,7 +197,7 @@ def audit_staffing(scenario: Scenario, plan: Plan, result: StaffingResult) -> Au
         if unit not in allowed:
             bad(rule_id, f"cadre {cadre} of {unit} serves as {role} at {place}, whose units are {sorted(allowed)}")
         for year in range(s, min(e, last) + 1):
-            serving[(role, place, unit if target[0] == "county" else "")][year] += 1
+            serving[(role, place, (unit or "") if target[0] == "county" else "")][year] += 1
         if target[0] == "town" and e <= last:
             ending[place][e + 1] += 1
     for town in sorted(teams):
