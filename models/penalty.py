@@ -4,8 +4,9 @@ The automatic penalty makes *fewer unassigned towns* outrank *any* difference in
 out only when no plan can lead it. For every key town ``t`` bound the value of whatever leads it,
 ``lo_t ≤ value(u, t) ≤ hi_t`` for every unit ``u``, from the tables alone (no rule is evaluated):
 
-    hi_t = max(0, highest score of t) + continuity_weight·[t has a previous lead] + baseline_weight·[t has a baseline lead]
-    lo_t = min(0, lowest score of t) − (⌈distance_weight · (D + km(c, t))⌉ + 1)     (the last part only if distance_weight > 0)
+    hi_t = max(0, highest score of t) + continuity_weight·[t has a previous lead]
+                                      + baseline_weight·[t has a baseline lead]
+    lo_t = min(0, lowest score of t) − (⌈distance_weight · (D + km(c, t))⌉ + 1)    (if distance_weight > 0)
 
 where ``c`` is the first unit's position and ``D`` the largest distance of any unit from ``c`` (great-circle
 distance is a metric, so ``km(u, t) ≤ km(u, c) + km(c, t) ≤ D + km(c, t)``; the ``+ 1`` absorbs rounding). Then

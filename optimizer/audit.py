@@ -220,9 +220,9 @@ def _check_vacancies(g: nx.MultiDiGraph, scenario: Scenario, expected: dict[str,
             flow.add_edge(("city", city), "sink", capacity=n)
         carried = nx.maximum_flow_value(flow, "source", "sink") if flow.has_node("sink") else 0
         if carried != sum(short.values()) or carried != sum(left.values()):
-            problems.append(f"the tier shortfalls ({', '.join(f'{t} {expected[t] - per_tier[t]}' for t in _TIER_ORDER)}) "
-                            f"cannot be matched with the {sum(left.values()) + sum(quoted.values())} unassigned towns "
-                            "city by city")
+            shortfalls = ", ".join(f"{t} {expected[t] - per_tier[t]}" for t in _TIER_ORDER)
+            problems.append(f"the tier shortfalls ({shortfalls}) cannot be matched with the "
+                            f"{sum(left.values()) + sum(quoted.values())} unassigned towns city by city")
     return [Violation(rule=Rule.TIER_QUOTA, message="quota shortfalls must be unassigned towns: " + problem)
             for problem in problems]
 

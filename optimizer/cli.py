@@ -500,10 +500,10 @@ def _print_shortfall(short: Shortfall, level: TargetLevel) -> None:
     if not short.towns:
         out_console.print(f"  allow_unassigned: every key {level.value} has a lead (complete plan)", highlight=False)
         return
+    quotas = ", ".join(f"{q.city + ' ' if q.city else ''}{q.tier} {q.leads}/{q.quota}" for q in short.quotas)
     out_console.print(f"  [yellow]partial plan[/]: {len(short.towns)} key {level.plural} unassigned, "
                       f"{short.penalty} points each ({short.total_penalty} in the objective); quotas short: "
-                      + ", ".join(f"{q.city + ' ' if q.city else ''}{q.tier} {q.leads}/{q.quota}" for q in short.quotas),
-                      highlight=False)
+                      f"{escape(quotas)}", highlight=False)
     table = Table("town", "city", "county", "rule", "penalty", "why", title="Shortfall (OUT/shortfall.csv)")
     for t in short.towns:
         table.add_row(escape(f"{t.town_name} ({t.town_id})"), escape(t.city), escape(t.county), t.rule,

@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 
 from models import Plan, Scenario, Score, SolveResult, Status
-from models.penalty import unassigned_penalty
 from models.plan import StageResult
 
 from .model import candidate_pairs
@@ -65,7 +64,7 @@ def stage_terms(scenario: Scenario, used: set[str]) -> list[tuple[str, ...]]:
     """The stages in order: the policy's, an unnamed ``unassigned`` first (overconstrained mode), then the other
     terms that are not zero on every pair (``used``) as the last stage."""
     policy = scenario.policy
-    stages = [tuple(stage) for stage in policy.objective_stages]
+    stages: list[tuple[str, ...]] = [tuple(stage) for stage in policy.objective_stages]
     named = {term for stage in stages for term in stage}
     if policy.allow_unassigned and "unassigned" not in named:
         stages.insert(0, ("unassigned",))

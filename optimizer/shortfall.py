@@ -129,8 +129,8 @@ class _Context:
         pinned = self.pins.get(town_id)
         if pinned is not None and pinned not in candidates:
             why = "the priority rules forbid the pair" if self.eligible(pinned, town_id) else "the pair is not eligible"
-            return (Rule.PINS.value, (Rule.PINS,),
-                    f"pinned to {self.units[pinned].name}, which may not lead it ({why})", {})
+            why = f"pinned to {self.units[pinned].name}, which may not lead it ({why})"
+            return Rule.PINS.value, (Rule.PINS,), why, {}
         if not candidates:
             return self._no_candidate(town_id)
         short = {tier for tier, q in self.quotas.items() if self.count[tier] < q}
@@ -156,9 +156,9 @@ class _Context:
         if free:
             best = max(free, key=lambda u: self.value[(u, town_id)])
             figures["best_value"] = int(self.value[(best, town_id)])
-            return ("penalty", rules, f"{self.units[best].name} has room, but leading the town with it would lower "
-                    f"the rest of the plan by more than the penalty ({'; '.join(parts) or 'no rule blocks it'})",
-                    figures)
+            why = (f"{self.units[best].name} has room, but leading the town with it would lower the rest of the plan "
+                   f"by more than the penalty ({'; '.join(parts) or 'no rule blocks it'})")
+            return "penalty", rules, why, figures
         if any(self.units[u].tier in short for u in full):
             primary = Rule.CAPACITY  # the tiers that fall short have no room for it
         else:
@@ -168,14 +168,15 @@ class _Context:
     def _no_candidate(self, town_id: str) -> tuple[str, tuple[Rule, ...], str, dict[str, int]]:
         eligible = [u for u in self.units if self.eligible(u, town_id)]
         if not eligible:
-            return (Rule.ELIGIBILITY.value, (Rule.ELIGIBILITY,), "no unit may lead it: no unit of its city, no "
-                    "provincial unit and no PRD unit of a counterpart city (within their county pairings)", {})
+            why = ("no unit may lead it: no unit of its city, no provincial unit and no PRD unit of a counterpart city "
+                   "(within their county pairings)")
+            return Rule.ELIGIBILITY.value, (Rule.ELIGIBILITY,), why, {}
         banned = {p.unit_id for p in self.scenario.pins if p.action is PinAction.BAN and p.town_id == town_id}
         if set(eligible) <= banned:
             return Rule.PINS.value, (Rule.PINS,), f"bans remove all {len(eligible)} eligible units", {}
-        return (Rule.PRIORITY.value, (Rule.PRIORITY,),
-                f"the priority rules for its flags ({', '.join(sorted(self.towns[town_id].flags))}) remove all "
-                f"{len(eligible)} eligible units", {"eligible": len(eligible)})
+        why = (f"the priority rules for its flags ({', '.join(sorted(self.towns[town_id].flags))}) remove all "
+               f"{len(eligible)} eligible units")
+        return Rule.PRIORITY.value, (Rule.PRIORITY,), why, {"eligible": len(eligible)}
 
     def _quota_met(self, tier: Tier, city: str) -> bool:
         city_quota = self.scenario.policy.city_quotas.get(city, {})

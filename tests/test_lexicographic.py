@@ -40,7 +40,7 @@ def with_policy(scenario: Scenario, **changes: object) -> Scenario:
 
 def oracle_stages(scenario: Scenario) -> list[list[str]]:
     """The documented order: the named stages, an unnamed ``unassigned`` first (mode), the other terms last."""
-    stages = [list(s) for s in scenario.policy.objective_stages]
+    stages: list[list[str]] = [list(s) for s in scenario.policy.objective_stages]
     named = {t for s in stages for t in s}
     if scenario.policy.allow_unassigned and "unassigned" not in named:
         stages.insert(0, ["unassigned"])

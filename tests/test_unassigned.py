@@ -252,8 +252,8 @@ def test_cli_writes_the_shortfall_and_exits_partial(tmp_path: Path) -> None:
     for f in TINY.parent.iterdir():
         (folder / f.name).write_bytes(f.read_bytes())
     units = folder / "units.csv"
-    units.write_text(units.read_text(encoding="utf-8").replace("gz-panyu,广州市番禺区,prd,广州市,2",
-                                                               "gz-panyu,广州市番禺区,prd,广州市,0"), encoding="utf-8")
+    text = units.read_text(encoding="utf-8")
+    units.write_text(text.replace("gz-panyu,广州市番禺区,prd,广州市,2", "gz-panyu,广州市番禺区,prd,广州市,0"), encoding="utf-8")
     out = tmp_path / "out"
     scenario = str(folder / "scenario.yaml")
     assert runner.invoke(app, ["solve", scenario, "--out", str(out)]).exit_code == 1  # no complete plan
