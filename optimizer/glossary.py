@@ -177,6 +177,8 @@ SUMMARY_LABELS: dict[str, str] = {
     "continuity.kept": "保留原牵头", "continuity.changed": "调整原牵头", "audit.passed": "独立核验通过",
     "audit.violations": "违规项", "audit.objective": "核验目标值", "message": "说明", "conflicts": "冲突",
     "ortools_version": "OR-Tools 版本", "fingerprint": "输入指纹（SHA-256）",
+    "stages": "分级目标各级取值", "shortfall.penalty": "每镇未分配扣分", "shortfall.unassigned": "未分配镇数",
+    "shortfall.total_penalty": "未分配扣分合计", "shortfall.towns": "未分配的镇及原因", "shortfall.quotas": "名额缺口",
 }
 
 TIER_SHEETS: dict[str, str] = {"prd": "prd 珠三角", "provincial": "provincial 省直中直", "local": "local 本市"}

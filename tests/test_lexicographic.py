@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 from typer.testing import CliRunner
 
-from models import Plan, Policy, Scenario, Status, load_scenario
+from models import Plan, Policy, Scenario, SolveResult, Status, load_scenario
 from models.penalty import unassigned_penalty
 from optimizer import lexicographic
 from optimizer.audit import audit, plan_value
@@ -195,3 +195,21 @@ def test_vacancy_pairs_share_one_rank() -> None:
     assert set(pairs["stage0"]) == {-unassigned_penalty(scenario)}
     assert ranking.stages[0].terms == ("unassigned",)
     assert ranking.ranked.policy.unassigned_penalty == ranking.stages[0].weight
+
+
+def test_a_rank_not_proven_bounds_the_first_stage_only() -> None:
+    """A solve stopped by the time limit (FEASIBLE, with the rank's bound B): stage 1 gets a valid bound derived
+    from B, the later stages none, and the result claims no bound or gap on the plain objective."""
+    stages = [["distance"], ["score", "continuity"]]
+    scenario = with_policy(load_scenario(TINY), objective_stages=stages)
+    exact = solve(lexicographic.rank(scenario).ranked)
+    assert exact.objective is not None
+
+    def stopped(_: Scenario) -> SolveResult:
+        return exact.model_copy(update={"status": Status.FEASIBLE, "best_bound": exact.objective + 0.5})
+
+    result = lexicographic.solve_lexicographic(scenario, stopped)
+    assert result.status is Status.FEASIBLE and result.best_bound is None and result.gap is None
+    first, second = result.stages
+    assert first.bound is not None and first.bound >= staged_cp_sat(scenario, stages)[0] >= first.value
+    assert second.bound is None
