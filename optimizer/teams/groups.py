@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -492,8 +492,46 @@ def _laminar(selected: list[tuple[int, MemberRule]]) -> _Tree | None:
 
 
 def _cp_sat(problem: _Problem, time_limit: float | None) -> _Solution:
+    """The composition with hard bounds (best value); if that is infeasible, the smallest total shortfall of the
+    lower bounds, in a second model where each may fall short."""
     from ..solve import settings_for, solve_interruptibly, solver_parameters
 
+    start = time.perf_counter()
+    settings = settings_for(problem.scenario, time_limit=time_limit)
+    none = np.zeros(len(problem.pairs), dtype=bool)
+
+    def run(model: cp_model.CpModel) -> tuple[Any, cp_model.CpSolver]:
+        solver = cp_model.CpSolver()
+        left = max(0.01, settings.time_limit - (time.perf_counter() - start))
+        for name, value in (solver_parameters(settings) | {"max_time_in_seconds": left}).items():
+            setattr(solver.parameters, name, value)
+        return solve_interruptibly(solver, model, None), solver
+
+    model, x, _ = _cp_model(problem, slack=False)
+    status, solver = run(model)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return _Solution(status=Status.OPTIMAL if status == cp_model.OPTIMAL else Status.FEASIBLE,
+                         chosen=np.array([solver.boolean_value(v) for v in x], dtype=bool), path="cp-sat")
+    if status != cp_model.INFEASIBLE:
+        return _Solution(status=Status.UNKNOWN, chosen=none, path="cp-sat")
+    model, _, shortfalls = _cp_model(problem, slack=True)
+    status, solver = run(model)
+    solution = _Solution(status=Status.INFEASIBLE, chosen=none, path="cp-sat")
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):  # FEASIBLE: a shortfall, not proven the smallest
+        for short, (what, a, b) in shortfalls:
+            if missing := int(solver.value(short)):
+                if what == "unit":
+                    solution.unit_short[a] = missing
+                else:
+                    solution.rule_short[(a, b)] = missing
+    return solution
+
+
+def _cp_model(problem: _Problem, slack: bool) -> tuple[cp_model.CpModel, list[cp_model.IntVar],
+                                                       list[tuple[cp_model.IntVar, tuple[str, int, int]]]]:
+    """One Boolean per eligible pair and a row per bound. ``slack``: each lower bound may fall short by a
+    variable, and the objective is the least total shortfall; else the bounds are hard and the objective is the
+    best value."""
     rules = problem.scenario.policy.groups.member_rules
     pairs = problem.pairs
     model = cp_model.CpModel()
@@ -501,52 +539,36 @@ def _cp_sat(problem: _Problem, time_limit: float | None) -> _Solution:
     shortfalls: list[tuple[cp_model.IntVar, tuple[str, int, int]]] = []
 
     def bound(index: np.ndarray, low: int, high: int | None, key: tuple[str, int, int]) -> None:
-        total = sum((x[i] for i in index.tolist()), cp_model.LinearExpr.constant(0))
-        if low > 0:
+        total = cp_model.LinearExpr.sum([x[i] for i in index.tolist()])
+        if low > 0 and slack:
             short = model.new_int_var(0, low, f"short_{key[0]}_{key[1]}_{key[2]}")
             model.add(total + short >= low)
             shortfalls.append((short, key))
+        elif low > 0:
+            model.add(total >= low)
         if high is not None:
             model.add(total <= high)
 
+    empty = np.array([], dtype=np.int64)
     by_unit = pairs.groupby("u").indices
     for row in problem.units.itertuples():
-        index = by_unit.get(row.u, np.array([], dtype=np.int64))
-        bound(index, int(row.min_memberships), int(row.member_capacity), ("unit", int(row.u), 0))
+        bound(by_unit.get(row.u, empty), int(row.min_memberships), int(row.member_capacity), ("unit", int(row.u), 0))
     by_target = pairs.groupby("t").indices
     kinds = pairs["kind"].to_numpy()
     max_members = problem.scenario.policy.groups.max_members
     for t, selected in enumerate(problem.rules):
-        index = by_target.get(t, np.array([], dtype=np.int64))
+        index = by_target.get(t, empty)
         bound(index, 0, max_members, ("root", t, 0))
         for i in selected:
-            counted = index[np.isin(kinds[index], [k.value for k in rules[i].kinds])]
-            bound(counted, rules[i].min, rules[i].max, ("rule", t, i))
-    values = pairs["value"].to_numpy()
-    big = int(np.abs(values).sum()) + 1
-    model.maximize(sum((int(v) * x[i] for i, v in enumerate(values.tolist()) if v), cp_model.LinearExpr.constant(0))
-                   - big * sum((s for s, _ in shortfalls), cp_model.LinearExpr.constant(0)))
-    settings = settings_for(problem.scenario, time_limit=time_limit)
-    solver = cp_model.CpSolver()
-    for name, value in solver_parameters(settings).items():
-        setattr(solver.parameters, name, value)
-    status = solve_interruptibly(solver, model, None)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return _Solution(status=Status.UNKNOWN, chosen=np.zeros(len(pairs), dtype=bool), path="cp-sat")
-    chosen = np.array([solver.boolean_value(v) for v in x], dtype=bool)
-    solution = _Solution(status=Status.OPTIMAL if status == cp_model.OPTIMAL else Status.FEASIBLE, chosen=chosen,
-                         path="cp-sat")
-    for short, (what, a, b) in shortfalls:
-        missing = int(solver.value(short))
-        if missing and what == "unit":
-            solution.unit_short[a] = missing
-        elif missing:
-            solution.rule_short[(a, b)] = missing
-    if (solution.unit_short or solution.rule_short) and solution.status is Status.FEASIBLE:
-        # a shortfall is proven only when no composition without one can reach the bound
-        if solver.best_objective_bound >= -int(np.abs(values).sum()):
-            solution.status = Status.UNKNOWN
-    return solution
+            bound(index[np.isin(kinds[index], [k.value for k in rules[i].kinds])], rules[i].min, rules[i].max,
+                  ("rule", t, i))
+    if slack:
+        model.minimize(cp_model.LinearExpr.sum([short for short, _ in shortfalls]))
+    else:
+        values = pairs["value"].to_numpy()
+        used = np.flatnonzero(values)
+        model.maximize(cp_model.LinearExpr.weighted_sum([x[i] for i in used.tolist()], values[used].tolist()))
+    return model, x, shortfalls
 
 
 # ---------------------------------------------------------------- result and conflicts
@@ -557,8 +579,12 @@ def _result(problem: _Problem, solution: _Solution, start: float) -> GroupResult
     if solution.status is Status.UNKNOWN:
         return GroupResult(status=Status.UNKNOWN, seconds=time.perf_counter() - start, **common,
                            message="no group composition found within the time limit; raise --time-limit")
-    if solution.unit_short or solution.rule_short:
-        return GroupResult(status=Status.INFEASIBLE, conflicts=tuple(_shortfall_conflicts(problem, solution)),
+    if solution.status is Status.INFEASIBLE or solution.unit_short or solution.rule_short:
+        conflicts = _shortfall_conflicts(problem, solution) or [Conflict(
+            rules=(Rule.GROUPS,), message="CP-SAT proves that no composition meets every group rule, but found no "
+            "smallest shortfall within the time limit: raise --time-limit to have it named",
+            message_zh="CP-SAT 证明没有满足全部组团规则的方案，但在时间上限内未找到最小缺口：请提高 --time-limit")]
+        return GroupResult(status=Status.INFEASIBLE, conflicts=tuple(conflicts),
                            seconds=time.perf_counter() - start, **common,
                            message="the member units cannot meet the group rules: the best composition still "
                                    "leaves the shortfalls listed")
