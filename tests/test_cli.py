@@ -101,5 +101,6 @@ def test_schema_lists_every_table() -> None:
     code, text = run("schema")
     assert code == 0
     document = json.loads(text)
-    assert set(document["tables"]) == {"towns", "units", "counterparts", "relationships", "scores", "pins", "baseline"}
+    assert set(document["tables"]) == {"towns", "units", "counterparts", "relationships", "scores", "pins", "baseline",
+                                       "cadres"}
     assert "policy" in document["scenario_file"]["properties"]
