@@ -1,7 +1,7 @@
 """Time a sweep: the Guangdong scenario's 200-variant grid, on dask, with each way of running it.
 
     python benchmarks/sweep.py [--grid scenarios/guangdong-2021/sweep.yaml] [--workers 2]
-                               [--backends local,scheduler,processes] [--limit N] [--time-limit S]
+                               [--backends local,scheduler,processes] [--limit N | --sample N] [--time-limit S]
 
 Backends, all on the same tasks (:func:`optimizer.sweep.solve_variant`, one CP-SAT worker each):
 
@@ -13,8 +13,8 @@ Backends, all on the same tasks (:func:`optimizer.sweep.solve_variant`, one CP-S
   tasks; it sends a task's inputs with every task, so the scenario travels once per variant.
 
 The table: variants, workers, wall seconds, median seconds per variant (build + solve, as measured inside the
-task), their sum, the speed-up over one worker (sum ÷ wall) and whether the table equals the first backend's
-(every column but the seconds).
+task), their sum, the speed-up over one worker (sum ÷ wall), statuses, the solve paths that proved the variants,
+and whether the table equals the first backend's (every column but the seconds).
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
     parser.add_argument("--backends", default="local", help=f"comma list of {', '.join(BACKENDS)}")
     parser.add_argument("--limit", type=int, help="only the first N variants (a quick check)")
+    parser.add_argument("--sample", type=int, help="only N variants evenly spread over the grid (an estimate)")
     parser.add_argument("--time-limit", type=float, help="seconds per variant (default: the scenario's)")
     args = parser.parse_args()
     backends = args.backends.split(",")
@@ -96,12 +97,14 @@ def main() -> int:
         parser.error(f"unknown backend(s): {', '.join(unknown)}")
     scenario = load_scenario(args.scenario)
     variants = load_variants(args.grid, scenario)[: args.limit]
+    if args.sample:
+        variants = [variants[i * len(variants) // args.sample] for i in range(min(args.sample, len(variants)))]
     console = Console(width=None if sys.stdout.isatty() else 200)
     load_before = os.getloadavg()[0]
     table = Table(title=f"bangfu sweep: {args.grid.relative_to(ROOT) if args.grid.is_relative_to(ROOT) else args.grid}"
                         f" on {scenario.name}, {os.cpu_count()} CPUs")
     for name in ("backend", "variants", "workers", "wall s", "median s / variant", "sum s", "speed-up",
-                 "statuses", "audited", "same table"):
+                 "statuses", "paths", "audited", "same table"):
         table.add_column(name, justify="left" if name in ("backend", "statuses", "same table") else "right")
     first: pd.DataFrame | None = None
     for backend in backends:
@@ -113,7 +116,8 @@ def main() -> int:
         statuses = " ".join(f"{s}×{n}" for s, n in result["status"].value_counts(sort=False).items())
         table.add_row(backend, str(len(result)), str(args.workers), f"{wall:.1f}{note}",
                       f"{statistics.median(seconds):.2f}", f"{seconds.sum():.1f}", f"{seconds.sum() / wall:.2f}",
-                      statuses, f"{int(result['audit_passed'][plans].sum())}/{int(plans.sum())}", same)
+                      statuses, " ".join(f"{p or '—'}×{n}" for p, n in result["path"].value_counts().items()),
+                      f"{int(result['audit_passed'][plans].sum())}/{int(plans.sum())}", same)
         console.print(f"{backend}: {len(result)} variants in {wall:.1f} s", style="dim")
     console.print(table)
     load = (load_before, os.getloadavg()[0])

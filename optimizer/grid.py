@@ -28,8 +28,9 @@ from models.tables import Id
 MAX_VARIANTS = 100_000
 """More variants than this is a typo in the grid (a product of long axes), not a sweep."""
 MAX_GRID_BYTES = 10 * 1024 * 1024
-UNIT_TABLES = ("units", "relationships", "scores", "pins")
-"""Tables whose rows name a unit: a removed unit takes its rows with it (a baseline keeps them: its towns move)."""
+KEEPS_REMOVED_UNITS = ("baseline",)
+"""A removed unit takes with it every table row naming it (``unit_id``), except in these: a baseline plan keeps
+its leads, so their towns must move."""
 
 Capacity = Annotated[int, Field(ge=0, le=10_000, strict=True)]
 CapacityAdd = Annotated[int, Field(ge=-10_000, le=10_000, strict=True)]
@@ -120,8 +121,8 @@ def _typed(key: str, kind: str, value: Any) -> Any:
 def apply(base: Scenario, settings: Mapping[str, Any]) -> Scenario:
     """The base scenario with the settings applied, validated like any scenario.
 
-    Order: ``remove_units`` drops the units and every row naming them (and counterpart rows of a PRD city left
-    without units); ``capacity.<unit>`` sets a unit's capacity; ``capacity_add.<tier>`` adds to every unit of the
+    Order: ``remove_units`` drops the units and every table row naming them (relationships, scores, pins,
+    cadres, ...; not the baseline) and the counterpart rows of a PRD city left without units; ``capacity.<unit>`` sets a unit's capacity; ``capacity_add.<tier>`` adds to every unit of the
     tier (never below 0); ``policy.<path>`` sets a policy value (a path walks mappings, e.g.
     ``policy.tier_ratio.prd`` or ``policy.city_quotas.湛江市.prd``). Raises :class:`SettingError` naming the key.
     """
@@ -133,7 +134,9 @@ def apply(base: Scenario, settings: Mapping[str, Any]) -> Scenario:
     if unknown := removed - {u.unit_id for u in base.units}:
         raise SettingError("remove_units", f"unknown unit(s) {', '.join(sorted(unknown))}")
     if removed:
-        fields |= {table: tuple(r for r in fields[table] if r.unit_id not in removed) for table in UNIT_TABLES}
+        fields |= {table: tuple(r for r in rows if r.unit_id not in removed) for table, rows in fields.items()
+                   if table not in KEEPS_REMOVED_UNITS and isinstance(rows, tuple) and rows
+                   and hasattr(rows[0], "unit_id")}
         prd_cities = {u.city for u in fields["units"] if u.tier is Tier.PRD}
         fields["counterparts"] = tuple(c for c in fields["counterparts"] if c.prd_city in prd_cities)
     capacity = {path[0]: _typed(key, kind, settings[key]) for key, (kind, path) in parsed.items()
