@@ -55,7 +55,8 @@ class GroupResult(BaseModel):
 
     status: Status
     members: dict[str, tuple[str, ...]] = Field(
-        default_factory=dict, description="town_id → member unit ids in unit file order; towns without members omitted.")
+        default_factory=dict,
+        description="town_id → member unit ids in unit file order; towns without members omitted.")
     objective: int | None = Field(None, description="Σ value(m, t) over the memberships (module docstring).")
     kept: int = Field(0, description="Previous memberships (previous_member) kept.")
     previous: int = Field(0, description="Previous memberships of the plan's towns.")
@@ -153,7 +154,8 @@ def group_value(scenario: Scenario, members: dict[str, tuple[str, ...]]) -> int:
             total += policy.groups.member_continuity_weight * ((unit_id, town_id) in previous)
             total -= STRENGTH_COST - unit.strength
             if policy.distance_weight > 0:
-                km = haversine_km(np.array([unit.lon]), np.array([unit.lat]), np.array([town.lon]), np.array([town.lat]))
+                km = haversine_km(np.array([unit.lon]), np.array([unit.lat]), np.array([town.lon]),
+                                  np.array([town.lat]))
                 total -= int(np.rint(policy.distance_weight * km)[0])
     return total
 
@@ -290,7 +292,8 @@ def _prechecks(problem: _Problem) -> list[Conflict]:
         if policy.max_members is not None and rule.min > policy.max_members and any(i in r for r in problem.rules):
             conflicts.append(Conflict(
                 rules=(Rule.GROUPS,), figures={"min": rule.min, "max_members": policy.max_members},
-                message=f"{_rule_text(i, rule)} asks for {rule.min} members, but max_members allows {policy.max_members}",
+                message=f"{_rule_text(problem, i, rule)} asks for {rule.min} members, but max_members allows "
+                        f"{policy.max_members}",
                 message_zh=f"成员规则 {i + 1} 要求至少 {rule.min} 个成员单位，但 max_members 只允许 {policy.max_members} 个"))
     conflicts += _clashing_rules(problem)
     pairs = problem.pairs
@@ -345,7 +348,8 @@ def _clashing_rules(problem: _Problem) -> list[Conflict]:
     return [Conflict(
         rules=(Rule.GROUPS,), entities=tuple(problem.towns[t].town_id for t in towns),
         figures={"min": rules[i].min, "max": rules[j].max or 0, "towns": len(towns)},
-        message=f"{_rule_text(i, rules[i])} and {_rule_text(j, rules[j])} both select {_count(len(towns), 'group')} "
+        message=f"{_rule_text(problem, i, rules[i])} and {_rule_text(problem, j, rules[j])} both select "
+                f"{_count(len(towns), 'group')} "
                 f"({_examples([_town_text(problem, t) for t in towns])}): at least {rules[i].min} and at most "
                 f"{rules[j].max} members of overlapping kinds cannot both hold",
         message_zh=f"成员规则 {i + 1} 与 {j + 1} 同时适用于 {len(towns)} 个组团：至少 {rules[i].min} 个与至多 {rules[j].max} 个无法同时满足")
@@ -359,7 +363,8 @@ def _too_few_candidates(problem: _Problem, i: int, rule: MemberRule, short: list
     return Conflict(
         rules=(Rule.GROUPS,), entities=tuple(problem.towns[t].town_id for t, _ in short),
         figures={"towns": len(short), "shortfall": sum(rule.min - have for _, have in short)},
-        message=f"{_rule_text(i, rule)} cannot hold in {_count(len(short), 'group')}: too few eligible {kinds} units may join "
+        message=f"{_rule_text(problem, i, rule)} cannot hold in {_count(len(short), 'group')}: too few eligible "
+                f"{kinds} units may join "
                 f"them — {_examples(listed)}; {note_en}: add such units or raise their member_capacity",
         message_zh=f"成员规则 {i + 1} 在 {len(short)} 个组团无法满足：可参与的 {kinds} 类单位不足 —— "
                    f"{_examples(listed)}；{note_zh}")
@@ -382,7 +387,8 @@ def _flow(problem: _Problem) -> _Solution | None:
     source, sink = net.node(), net.node()
     unit_node = {int(u): net.node() for u in problem.units["u"]}
     for row in problem.units.itertuples():
-        net.bounded(source, unit_node[row.u], int(row.min_memberships), int(row.member_capacity), ("unit", int(row.u), 0))
+        net.bounded(source, unit_node[row.u], int(row.min_memberships), int(row.member_capacity),
+                    ("unit", int(row.u), 0))
     max_members = problem.scenario.policy.groups.max_members
     trees: dict[tuple[int, ...], _Tree | None] = {}
     kinds = [k.value for k in UnitKind]
@@ -400,8 +406,8 @@ def _flow(problem: _Problem) -> _Solution | None:
             high = rules[i].max
             net.bounded(rule_node[i], root if parent is None else rule_node[parent], rules[i].min,
                         infinite if high is None else high, ("rule", t, i))
-        for kind, i in tree.leaf.items():
-            leaf[t, kinds.index(kind)] = root if i is None else rule_node[i]
+        for kind, lowest in tree.leaf.items():
+            leaf[t, kinds.index(kind)] = root if lowest is None else rule_node[lowest]
     supply = int(problem.units["member_capacity"].sum())
     net.arc(source, sink, supply, 0)
     first_pair = len(net.tails)
@@ -575,17 +581,17 @@ def _cp_model(problem: _Problem, slack: bool) -> tuple[cp_model.CpModel, list[cp
 
 
 def _result(problem: _Problem, solution: _Solution, start: float) -> GroupResult:
-    common = dict(previous=problem.previous_total, path=solution.path)
     if solution.status is Status.UNKNOWN:
-        return GroupResult(status=Status.UNKNOWN, seconds=time.perf_counter() - start, **common,
+        return GroupResult(status=Status.UNKNOWN, seconds=time.perf_counter() - start,
+                           previous=problem.previous_total, path=solution.path,
                            message="no group composition found within the time limit; raise --time-limit")
     if solution.status is Status.INFEASIBLE or solution.unit_short or solution.rule_short:
         conflicts = _shortfall_conflicts(problem, solution) or [Conflict(
             rules=(Rule.GROUPS,), message="CP-SAT proves that no composition meets every group rule, but found no "
             "smallest shortfall within the time limit: raise --time-limit to have it named",
             message_zh="CP-SAT 证明没有满足全部组团规则的方案，但在时间上限内未找到最小缺口：请提高 --time-limit")]
-        return GroupResult(status=Status.INFEASIBLE, conflicts=tuple(conflicts),
-                           seconds=time.perf_counter() - start, **common,
+        return GroupResult(status=Status.INFEASIBLE, conflicts=tuple(conflicts), seconds=time.perf_counter() - start,
+                           previous=problem.previous_total, path=solution.path,
                            message="the member units cannot meet the group rules: the best composition still "
                                    "leaves the shortfalls listed")
     chosen = problem.pairs[solution.chosen]
@@ -596,7 +602,7 @@ def _result(problem: _Problem, solution: _Solution, start: float) -> GroupResult
     return GroupResult(
         status=solution.status, members={t: tuple(sorted(m, key=order.__getitem__)) for t, m in members.items()},
         objective=int(chosen["value"].sum()), kept=int(chosen["previous"].sum()),
-        seconds=time.perf_counter() - start, **common)
+        seconds=time.perf_counter() - start, previous=problem.previous_total, path=solution.path)
 
 
 def _shortfall_conflicts(problem: _Problem, solution: _Solution) -> list[Conflict]:
@@ -612,7 +618,7 @@ def _shortfall_conflicts(problem: _Problem, solution: _Solution) -> list[Conflic
         conflicts.append(Conflict(
             rules=(Rule.GROUPS,), entities=tuple(problem.towns[t].town_id for t, _ in short),
             figures={"towns": len(short), "shortfall": sum(m for _, m in short), "needed": demand},
-            message=f"{_rule_text(i, rule)} needs {demand} memberships over the groups it selects; the best "
+            message=f"{_rule_text(problem, i, rule)} needs {demand} memberships over the groups it selects; the best "
                     f"composition within the units' member_capacity, max_members and the other rules still leaves "
                     f"{_count(len(short), 'group')} short: {_examples(listed)}. Raise the member_capacity of eligible "
                     f"{_kinds(rule)} units, add such units or lower the rule's min",
@@ -626,7 +632,8 @@ def _shortfall_conflicts(problem: _Problem, solution: _Solution) -> list[Conflic
         conflicts.append(Conflict(
             rules=(Rule.GROUPS,), entities=tuple(str(units.at[u, "unit_id"]) for u in sorted(solution.unit_short)),
             figures={"units": len(solution.unit_short), "shortfall": sum(solution.unit_short.values())},
-            message=f"{_count(len(solution.unit_short), 'unit')} cannot join as many groups as their min_memberships: the "
+            message=f"{_count(len(solution.unit_short), 'unit')} cannot join as many groups as their "
+                    "min_memberships: the "
                     f"groups they may join are full (max_members, the rules' max) — {_examples(listed)}. Lower their "
                     "min_memberships or raise max_members",
             message_zh=f"{len(solution.unit_short)} 个单位无法参与 min_memberships 要求的组团数：其可参与的组团已满"
@@ -638,7 +645,7 @@ def _kinds(rule: MemberRule) -> str:
     return "/".join(k.value for k in rule.kinds)
 
 
-def _rule_text(i: int, rule: MemberRule) -> str:
+def _rule_text(problem: _Problem, i: int, rule: MemberRule) -> str:
     if rule.max is None:
         span = f"at least {rule.min}"
     elif rule.min == rule.max:
@@ -647,7 +654,8 @@ def _rule_text(i: int, rule: MemberRule) -> str:
         span = f"{rule.min} to {rule.max}" if rule.min else f"at most {rule.max}"
     where = [f"{name} {', '.join(values)}" for name, values in
              (("cities", rule.cities), ("needs", rule.needs), ("flags", rule.flags)) if values]
-    scope = f" in groups of towns with {'; '.join(where)}" if where else " in every group"
+    plural = problem.scenario.policy.target_level.plural
+    scope = f" in groups of {plural} with {'; '.join(where)}" if where else " in every group"
     return f"member rule {i + 1} ({span} {_kinds(rule)}{scope})"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import networkx as nx
@@ -66,7 +67,8 @@ def check_groups(g: nx.MultiDiGraph, scenario: Scenario) -> list[Violation]:
     return found
 
 
-def _check_group(g: nx.MultiDiGraph, scenario: Scenario, town: Node, lead: Node, members: list[Node]) -> list[Violation]:
+def _check_group(g: nx.MultiDiGraph, scenario: Scenario, town: Node, lead: Node,
+                 members: list[Node]) -> list[Violation]:
     """One group's members: each exists, once, is not the lead, and is eligible for the town."""
     found = []
     t = g.nodes[town]
@@ -97,12 +99,12 @@ def _check_group(g: nx.MultiDiGraph, scenario: Scenario, town: Node, lead: Node,
             found.append(broken(f"paired with {', '.join(sorted(paired))}, not {t['county']}"))
         lead_city = g.nodes[lead].get("city")
         if scenario.policy.groups.members_share_lead_city and tier != "provincial" and m["city"] != lead_city:
-            found.append(broken(f"a {tier} unit of {m['city']} in a group led by a unit of {lead_city or 'the province'}"
-                                " (members_share_lead_city)"))
+            found.append(broken(f"a {tier} unit of {m['city']} in a group led by a unit of "
+                                f"{lead_city or 'the province'} (members_share_lead_city)"))
     return found
 
 
-def _selected(town: dict[str, Any], cities: list[str], needs: list[str], flags: list[str]) -> bool:
+def _selected(town: dict[str, Any], cities: Sequence[str], needs: Sequence[str], flags: Sequence[str]) -> bool:
     tags = {part.strip() for part in str(town.get("needs", "")).split(";")} - {""}
     return ((not cities or town["city"] in cities)
             and (not needs or any(n in tags for n in needs))
