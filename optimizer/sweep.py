@@ -92,11 +92,12 @@ def sweep(scenario: Scenario, variants: Sequence[Variant], *, workers: int | Non
 
     >>> from optimizer import load_scenario
     >>> from optimizer.grid import GridFile, variants
+    >>> from optimizer.sweep import sweep
     >>> base = load_scenario("scenarios/tiny/scenario.yaml")
-    >>> grid = GridFile(axes={"policy.max_changes": [0, 2]})
+    >>> grid = GridFile(axes={"policy.continuity_weight": [0, 50]})   # or read_grid("grid.yaml")
     >>> table = sweep(base, variants(grid, base), workers=1)
-    >>> table[["policy.max_changes", "status", "changes"]].values.tolist()
-    [[0, 'OPTIMAL', 0], [2, 'OPTIMAL', 1]]
+    >>> table[["policy.continuity_weight", "status", "changes", "pareto"]].values.tolist()
+    [[0, 'OPTIMAL', 2, True], [50, 'OPTIMAL', 1, True]]
     """
     if not variants:
         return sweep_table(variants, [])

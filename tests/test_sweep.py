@@ -3,6 +3,7 @@ the Pareto front and ``bangfu sweep``."""
 
 from __future__ import annotations
 
+import doctest
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from distributed import LocalCluster
 from typer.testing import CliRunner
 
 from models import RelationshipKind, Scenario, ScenarioError, Tier, TierRatio, load_scenario
+import optimizer.sweep
 from optimizer import audit, plan_frame, solve
 from optimizer.cli import app
 from optimizer.grid import apply, load_variants, variant_id
@@ -229,6 +231,13 @@ def test_cli_bad_input_writes_nothing(tmp_path: Path) -> None:
     for extra in (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], ["--time-limit", "-1"]):
         result = CliRunner().invoke(app, ["sweep", scenario, "--grid", str(good), "--out", str(out), *extra])
         assert result.exit_code == 2 and not out.exists(), result.output
+
+
+def test_docstring_examples() -> None:
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()
+    for test in finder.find(optimizer.sweep, "optimizer.sweep", globs={}):
+        runner.run(test)
+    assert runner.summarize(verbose=False) == doctest.TestResults(failed=0, attempted=7)
 
 
 def test_plan_column_types_survive(local_table: pd.DataFrame) -> None:
