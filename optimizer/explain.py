@@ -583,16 +583,17 @@ def _why_not(ctx: _Context, pinned: Scenario, time_limit: float | None, workers:
 def print_explanation(console: Console, explanation: Explanation) -> None:
     """The explanation as tables for a terminal (``bangfu explain``)."""
     e = explanation
+    shown = [term for term in TERMS if term != "unassigned" or e.terms[term]]  # the penalty only in a partial plan
     console.print(f"[bold]{escape(e.scenario)}[/]: objective {e.objective} = "
-                  + " + ".join(f"{term} {e.terms[term]}" for term in TERMS), highlight=False)
-    table = Table("town", "city", "lead", "tier", *TERMS, "value", "earlier lead",
+                  + " + ".join(f"{term} {e.terms[term]}" for term in shown), highlight=False)
+    table = Table("town", "city", "lead", "tier", *shown, "value", "earlier lead",
                   title="Per town" if e.town is None else None)
     for t in e.towns:
         prefix = len(t.earlier) > 1  # previous and baseline lead: say which is which
         notes = ", ".join((f"{x.rule.value} " if prefix else "") + ("kept" if x.kept else f"[yellow]{x.kind}[/]")
                           for x in t.earlier)
         table.add_row(f"{escape(t.town_name)} ({escape(t.town_id)})", escape(t.city), escape(t.unit_name or "-"),
-                      t.tier or "-", *(str(t.terms[term]) for term in TERMS), str(t.value), notes or "-")
+                      t.tier or "-", *(str(t.terms[term]) for term in shown), str(t.value), notes or "-")
     console.print(table)
     changed = [(t, x) for t in e.towns for x in t.earlier if not x.kept]
     if changed:
