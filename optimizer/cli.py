@@ -492,26 +492,9 @@ def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport |
                               "(OUT/groups.csv)", highlight=False)
         if scenario.policy.allow_unassigned:
             _print_shortfall(shortfall(scenario, result.plan), scenario.policy.target_level)
-        if scenario.policy.allow_unassigned:
-            _print_shortfall(shortfall(scenario, result.plan), scenario.policy.target_level)
     if report is not None:
         _print_audit(report)
     out_console.print(f"  written to {escape(str(out))}/", highlight=False)
-
-
-def _print_shortfall(short: Shortfall, level: TargetLevel) -> None:
-    if not short.towns:
-        out_console.print(f"  allow_unassigned: every key {level.value} has a lead (complete plan)", highlight=False)
-        return
-    out_console.print(f"  [yellow]partial plan[/]: {len(short.towns)} key {level.plural} unassigned, "
-                      f"{short.penalty} points each ({short.total_penalty} in the objective); quotas short: "
-                      + ", ".join(f"{q.city + ' ' if q.city else ''}{q.tier} {q.leads}/{q.quota}" for q in short.quotas),
-                      highlight=False)
-    table = Table("town", "city", "county", "rule", "penalty", "why", title="Shortfall (OUT/shortfall.csv)")
-    for t in short.towns:
-        table.add_row(escape(f"{t.town_name} ({t.town_id})"), escape(t.city), escape(t.county), t.rule,
-                      str(t.penalty), escape(t.reason))
-    out_console.print(table)
 
 
 def _print_shortfall(short: Shortfall, level: TargetLevel) -> None:
