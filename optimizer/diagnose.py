@@ -65,7 +65,8 @@ def _universe(scenario: Scenario) -> pd.DataFrame:
     local = np.array([u.tier is Tier.LOCAL for u in scenario.units])
     own_city = np.array([u.city or "" for u in scenario.units])[:, None] == _town_array(scenario, "city")[None, :]
     town, unit = np.nonzero((~local[:, None] | own_city).T)
-    return pd.DataFrame({"u": unit, "t": town, "unit_id": _unit_array(scenario, "unit_id")[unit]})
+    unit_id = pd.Categorical.from_codes(unit, categories=pd.Index([u.unit_id for u in scenario.units], dtype=object))
+    return pd.DataFrame({"u": unit, "t": town, "unit_id": unit_id})
 
 
 def _unit_array(scenario: Scenario, column: str) -> np.ndarray:
@@ -126,7 +127,7 @@ def rule_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
         groups.append(Group(keep.rule.value, (keep.rule,),
                             f"at most {keep.cap} of the {len(keep.leads)} {what} change",
                             f"{len(keep.leads)} 个{what_zh}中至多调整 {keep.cap} 个", (), {"max_changes": keep.cap},
-                            _count(members, keep.must_keep, len(members))))
+                            _count(members, keep.must_keep, max(keep.must_keep, len(members)))))
     return groups
 
 
@@ -187,10 +188,13 @@ def _eligibility_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
         own = by_unit[position[unit_id]]
         members = own[~np.isin(county[town[own]], list(set(counties)))]
         listed = sorted(set(counties))
+        towns = int(np.isin(county, listed).sum())
+        cap = scenario.units[position[unit_id]].capacity
         groups.append(Group(f"eligibility:{unit_id}", (Rule.ELIGIBILITY,),
-                            f"{names[unit_id]} leads only towns in its paired counties ({', '.join(listed)})",
-                            f"{names[unit_id]}只牵头其结对县({'、'.join(listed)})的镇", (unit_id, *listed), {},
-                            _forbid(members)))
+                            f"{names[unit_id]} (capacity {cap}) leads only towns in its paired counties "
+                            f"({', '.join(listed)}: {towns} key towns)",
+                            f"{names[unit_id]}(容量 {cap})只牵头其结对县({'、'.join(listed)},共 {towns} 个重点帮扶镇)的镇",
+                            (unit_id, *listed), {"capacity": cap, "key_towns": towns}, _forbid(members)))
     return groups
 
 
@@ -249,13 +253,15 @@ Method = Literal["flow", "cp-sat"]
 @dataclass
 class Diagnosis:
     """What a diagnosis found and what it took: ``conflicts`` is None when the scenario is feasible (``feasible``)
-    or the time ran out; ``checks`` counts the questions answered by "flow" and by "cp-sat", and those answered
-    from earlier ones ("inferred")."""
+    or the time ran out; ``keys`` are the conflict's group keys; ``checks`` counts the questions asked ("flow":
+    max-flows, "lp": of which also an LP, "cp-sat": CP-SAT solves) and those answered from earlier ones
+    ("inferred")."""
 
     conflicts: list[Conflict] | None
     feasible: bool
     checks: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
+    keys: tuple[str, ...] = ()
 
 
 class _Questions:
@@ -310,9 +316,7 @@ def ranking(groups: list[Group]) -> list[int]:
 def find_conflict(scenario: Scenario, time_limit: float = 20.0, method: Method = "flow") -> Diagnosis:
     """Diagnose ``scenario`` within ``time_limit`` seconds: its preferred minimal conflict (see the module)."""
     start = time.perf_counter()
-    pairs = _universe(scenario)
-    groups = rule_groups(scenario, pairs)
-    universe = Universe.of(pairs, [(u.tier, u.capacity) for u in scenario.units], len(scenario.key_towns))
+    universe, groups = problem(scenario)
     oracle = (FlowOracle if method == "flow" else CpSatOracle)(universe, [g.constraint for g in groups],
                                                                start + time_limit)
     checks = oracle.checks
@@ -326,10 +330,17 @@ def find_conflict(scenario: Scenario, time_limit: float = 20.0, method: Method =
         core = quickxplain(ranked, questions)
     except Undecided:
         return Diagnosis(None, False, checks, time.perf_counter() - start)
+    core = sorted(core, key=ranked.index)
     conflicts = [Conflict(rules=groups[i].rules, message=groups[i].en, message_zh=groups[i].zh,
-                          entities=groups[i].entities, figures=groups[i].figures)
-                 for i in sorted(core, key=ranked.index)]
-    return Diagnosis(conflicts, False, checks, time.perf_counter() - start)
+                          entities=groups[i].entities, figures=groups[i].figures) for i in core]
+    return Diagnosis(conflicts, False, checks, time.perf_counter() - start, tuple(groups[i].key for i in core))
+
+
+def problem(scenario: Scenario) -> tuple[Universe, list[Group]]:
+    """The universe of pairs and the relaxable rule groups over it: what the oracles answer questions about."""
+    pairs = _universe(scenario)
+    universe = Universe.of(pairs, [(u.tier, u.capacity) for u in scenario.units], len(scenario.key_towns))
+    return universe, rule_groups(scenario, pairs)
 
 
 def _uncoverable(scenario: Scenario, towns: list[int]) -> Conflict:

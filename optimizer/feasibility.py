@@ -206,8 +206,9 @@ class Network:
             return None
         return np.asarray(self.flow.flows(self.arcs[self.pairs]), dtype=np.int64)
 
-    def most(self, q: Question, weights: np.ndarray) -> int | None:
-        """max Σ weights·y over the network's integral flows of value N (min-cost flow: exact, in integers)."""
+    def most(self, q: Question, weights: np.ndarray) -> tuple[int, np.ndarray] | None:
+        """max Σ weights·y over the network's integral flows of value N, and a y reaching it (min-cost flow:
+        exact, in integers); None when there is no such flow."""
         flow = min_cost_flow.SimpleMinCostFlow()
         costs = np.zeros(len(self.tails), dtype=np.int64)
         costs[self.pairs] = -weights
@@ -217,7 +218,7 @@ class Network:
         flow.set_node_supply(self.sink, -n)
         if flow.solve() != flow.OPTIMAL:
             return None
-        return -int(flow.optimal_cost())
+        return -int(flow.optimal_cost()), np.asarray(flow.flows(self.arcs[self.pairs]), dtype=np.int64)
 
 
 LP_SCALE = 1 << 20
@@ -285,7 +286,7 @@ class FlowOracle:
                      rows=[(self.member[rep, i], self.constraints[i]) for i in rows])  # type: ignore[misc]
         self.checks["flow"] += 1
         y = network.plan(q)
-        if y is None:
+        if y is None or any(row.low > row.high for _, row in q.rows):
             return True
         if _meets_rows(y, q):
             return False
@@ -336,9 +337,12 @@ class FlowOracle:
         point = np.zeros(len(q.allowed))
         point[keep] = np.asarray(response.variable_value)[:len(keep)]
         rounded = np.rint(point).astype(np.int64)
-        if response.objective_value < 0.5 and np.abs(point - rounded).max(initial=0) < 1e-6 and \
-                self._plan_ok(network, q, rounded):
-            return False, rounded
+        if response.objective_value < 0.5:  # the LP is feasible: its point, or the network's plan nearest to it
+            if np.abs(point - rounded).max(initial=0) < 1e-6 and self._plan_ok(network, q, rounded):
+                return False, rounded
+            nearest = network.most(q, np.rint(point * LP_SCALE).astype(np.int64))
+            if nearest is not None and self._plan_ok(network, q, nearest[1]):
+                return False, nearest[1]
         duals = np.asarray(response.dual_value)[first_side:]
         mu = np.rint(duals * LP_SCALE).astype(np.int64)
         for m in (mu, -mu):  # the certificate holds for one sign convention of the duals
@@ -347,7 +351,7 @@ class FlowOracle:
             weights = sum((int(m_r) * members.astype(np.int64) for m_r, (members, _) in zip(m, q.rows, strict=True)),
                           np.zeros(len(q.allowed), dtype=np.int64))
             most = network.most(q, weights)
-            if m.any() and most is not None and most < target:
+            if m.any() and most is not None and most[0] < target:
                 return True, None
         return None, rounded
 
@@ -391,6 +395,8 @@ class FlowOracle:
         proto.solution_hint.values.extend(np.clip(hint[keep], 0, None).tolist())
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
+        solver.parameters.cp_model_presolve = False  # measured: finds the plans of LP-feasible questions sooner
+        solver.parameters.linearization_level = 2
         solver.parameters.max_time_in_seconds = max(0.01, self.deadline - time.perf_counter())
         status = solve_interruptibly(solver, model, None)
         if status == cp_model.INFEASIBLE:
