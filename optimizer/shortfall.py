@@ -9,8 +9,13 @@ For each unassigned town the reason is read off the plan and the candidate pairs
 - ``capacity``: its candidate units of the tiers that fall short are all at capacity;
 - ``tier_quota``: its candidate units with room are of tiers (or city tiers) whose quota the plan already meets;
 - ``lead_counts``: its candidate units with room already lead their exact count;
-- ``penalty``: a candidate unit could take it, but only at a loss larger than the penalty (an explicit, small
-  ``unassigned_penalty``; with the automatic one an optimal plan never shows this).
+- ``penalty``: a candidate unit could lead it (the audit accepts that plan) but the pair is worth less than the
+  penalty saved (only with an explicit, small ``unassigned_penalty``);
+- ``improvable``: a candidate unit could lead it and the objective would rise: the plan is not optimal.
+
+A candidate with room whose tier's quota is not met may still be unusable: every shortfall must be an unassigned
+town of the right city (see :func:`optimizer.audit.audit`), so the move is checked by the audit; when it fails,
+the city quotas are the reason (``tier_quota``).
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from collections import Counter
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from models import PinAction, Plan, Rule, Scenario, Tier
+from models import Assignment, PinAction, Plan, Rule, Scenario, Tier
 from models.penalty import unassigned_penalty
 
+from .audit import audit
 from .model import candidate_pairs, tier_quotas
 from .model.eligibility import eligible_pairs
 from .model.lead_counts import lead_counts
@@ -91,7 +97,7 @@ def shortfall(scenario: Scenario, plan: Plan) -> Shortfall:
         return Shortfall(penalty=penalty, towns=(), quotas=tuple(short))
     pairs, _ = candidate_pairs(scenario)
     pairs = pairs[~pairs[VACANCY]]
-    context = _Context(scenario, lead, quotas, count, city_count, pairs)
+    context = _Context(scenario, plan, quotas, count, city_count, pairs)
     out = []
     for town in left:
         rule, rules, reason, figures = context.reason(town.town_id)
@@ -103,9 +109,10 @@ def shortfall(scenario: Scenario, plan: Plan) -> Shortfall:
 class _Context:
     """Loads, counts and candidate pairs of the plan, shared by the towns' reasons."""
 
-    def __init__(self, scenario: Scenario, lead: dict[str, str], quotas: dict[Tier, int], count: Counter[Tier],
+    def __init__(self, scenario: Scenario, plan: Plan, quotas: dict[Tier, int], count: Counter[Tier],
                  city_count: Counter[tuple[Tier, str]], pairs: pd.DataFrame) -> None:
-        self.scenario = scenario
+        self.scenario, self.plan, self.penalty = scenario, plan, unassigned_penalty(scenario)
+        lead = plan.lead_of()
         self.units = {u.unit_id: u for u in scenario.units}
         self.towns = {t.town_id: t for t in scenario.towns}
         self.quotas, self.count, self.city_count = quotas, count, city_count
@@ -122,6 +129,11 @@ class _Context:
             frame = eligible_pairs(self.scenario)
             self._eligible = set(zip(frame["unit_id"], frame["town_id"], strict=True))
         return (unit_id, town_id) in self._eligible
+
+    def allows(self, town_id: str, unit_id: str) -> bool:
+        """Whether the plan with ``town_id`` led by ``unit_id`` passes the (independent) audit."""
+        moved = Plan(assignments=(*self.plan.assignments, Assignment(town_id=town_id, unit_id=unit_id)))
+        return audit(self.scenario, moved).passed
 
     def reason(self, town_id: str) -> tuple[str, tuple[Rule, ...], str, dict[str, int]]:
         town = self.towns[town_id]
@@ -153,16 +165,26 @@ class _Context:
             parts.append(f"{len(by_count)} with room already lead their exact lead_counts")
         rules = tuple(rule for rule, hit in ((Rule.CAPACITY, full), (Rule.TIER_QUOTA, by_quota),
                                              (Rule.LEAD_COUNTS, by_count)) if hit)
-        if free:
-            best = max(free, key=lambda u: self.value[(u, town_id)])
-            figures["best_value"] = int(self.value[(best, town_id)])
-            why = (f"{self.units[best].name} has room, but leading the town with it would lower the rest of the plan "
-                   f"by more than the penalty ({'; '.join(parts) or 'no rule blocks it'})")
+        movable = [u for u in sorted(free, key=lambda u: -self.value[(u, town_id)]) if self.allows(town_id, u)]
+        if movable:  # the single move "lead it with u" breaks no rule: it only does not pay (or the plan is improvable)
+            best = movable[0]
+            gain = int(self.value[(best, town_id)]) + self.penalty
+            figures |= {"best_value": int(self.value[(best, town_id)]), "gain": gain}
+            if gain > 0:
+                why = f"not optimal: leading it with {self.units[best].name} breaks no rule and raises the objective " \
+                      f"by {gain}"
+                return "improvable", rules, why, figures
+            why = f"{self.units[best].name} could lead it, but the pair is worth {figures['best_value']}, less than " \
+                  f"the penalty {self.penalty} saved"
             return "penalty", rules, why, figures
+        if free:
+            parts.append(f"{len(free)} with room would need another unassigned town to fill a different quota, "
+                         "which the city quotas do not allow")
+            rules = (*rules, Rule.TIER_QUOTA) if Rule.TIER_QUOTA not in rules else rules
         if any(self.units[u].tier in short for u in full):
             primary = Rule.CAPACITY  # the tiers that fall short have no room for it
         else:
-            primary = rules[1] if len(rules) > 1 and rules[0] is Rule.CAPACITY else rules[0]
+            primary = next(r for r in rules if r is not Rule.CAPACITY) if len(rules) > 1 else rules[0]
         return primary.value, rules, "; ".join(parts), figures
 
     def _no_candidate(self, town_id: str) -> tuple[str, tuple[Rule, ...], str, dict[str, int]]:

@@ -279,3 +279,18 @@ def test_key_towns_only() -> None:
     other = {t.town_id for t in scenario.towns if t.category is not Category.KEY}
     assert not other & {t.town_id for t in shortfall(scenario, Plan()).towns}
     assert len(shortfall(scenario, Plan()).towns) == len(scenario.key_towns)
+
+
+def test_a_small_penalty_trades_towns_away_and_says_so() -> None:
+    """With unassigned_penalty 10, towns whose best lead is worth less than −10 (distance) are left out: rule
+    penalty, with the (negative) gain of leading them; a town the plan then drops for no reason is improvable."""
+    scenario = partial(load_scenario(TINY), penalty=10)
+    result = solve(scenario)
+    assert result.plan is not None
+    towns = shortfall(scenario, result.plan).towns
+    traded = [t for t in towns if t.rule == "penalty"]
+    assert traded and all(t.figures["gain"] == t.figures["best_value"] + 10 <= 0 for t in traded)
+    dropped = result.plan.assignments[0]
+    worse = Plan(assignments=result.plan.assignments[1:])
+    reasons = {t.town_id: t for t in shortfall(scenario, worse).towns}
+    assert reasons[dropped.town_id].rule == "improvable" and reasons[dropped.town_id].figures["gain"] > 0
