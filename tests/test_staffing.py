@@ -102,6 +102,14 @@ def test_the_shortage_message_counts_every_reason() -> None:
     assert conflict.rules == (Rule.TEAM_SIZE, Rule.MEMBER) and conflict.figures == {"needed": 4, "eligible": 2}
 
 
+def test_a_scenario_without_cadres_says_so() -> None:
+    scenario, plan = build([], leads={"t1": "lead"})
+    result = staff(scenario, plan)
+    assert result.status is Status.INFEASIBLE
+    assert [c.message for c in result.conflicts] == [
+        "the scenario has no cadres: add a cadres table (scenario file: tables: {cadres: cadres.csv})"]
+
+
 def test_a_unit_leading_two_towns_needs_two_leaders() -> None:
     scenario, plan = build([cadre("L1", "lead"), cadre("x1", "lead", rank="科员"), cadre("M1", "m"), cadre("M2", "m")],
                            leads={"t1": "lead", "t2": "lead"}, members={"t1": ["m"], "t2": ["m"]})

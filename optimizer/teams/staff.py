@@ -16,7 +16,7 @@ import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 
-from models import AuditReport, Conflict, Plan, Scenario, ScenarioError, Status
+from models import AuditReport, Conflict, Plan, Rule, Scenario, ScenarioError, Status
 from models.staffing import CountyHead, Event, Role, StaffingResult, Stint, Team
 
 from ..report import neutralise, to_json
@@ -50,6 +50,11 @@ def staff(scenario: Scenario, plan: Plan, *, seed: int = 0, time_limit: float | 
     check_plan(scenario, plan)
     base = {"start_year": policy.start_year, "years": policy.years}
     timings: dict[str, float] = {}
+    if not scenario.cadres and plan.assignments:
+        return StaffingResult(status=Status.INFEASIBLE, timings=timings, **base, conflicts=(Conflict(
+            rules=(Rule.TEAM_SIZE,), figures={"cadres": 0},
+            message="the scenario has no cadres: add a cadres table (scenario file: tables: {cadres: cadres.csv})"),),
+            message="no cadres to staff the teams")
     if (clash := policy_clash(scenario)) is not None:
         return StaffingResult(status=Status.INFEASIBLE, conflicts=(clash,), timings=timings, **base,
                               message="policy.staffing forbids every rotation calendar")
