@@ -30,11 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.table import Table
 
-from models import Pin, PinAction, Relationship, RelationshipKind, Scenario, Tier, load_scenario  # noqa: E402
-from optimizer.diagnose import Diagnosis, Method, find_conflict  # noqa: E402
+from models import Pin, PinAction, Relationship, RelationshipKind, Scenario, Tier, load_scenario
+from optimizer.diagnose import Diagnosis, Method, find_conflict
 
 GUANGDONG = ROOT / "scenarios" / "guangdong-2021" / "scenario.yaml"
 

@@ -28,14 +28,22 @@ import pandas as pd
 
 from models import Conflict, PinAction, Rule, Scenario, Tier
 
+from .feasibility import (
+    Capacity,
+    Constraint,
+    CpSatOracle,
+    FlowOracle,
+    Forbid,
+    Quota,
+    Row,
+    Undecided,
+    Universe,
+)
 from .model import frames
 from .model.context import groups as groups_of
 from .model.continuity import keeps
 from .model.lead_counts import lead_counts, members
 from .model.tier_quota import tier_quotas
-from .feasibility import (
-    Capacity, Constraint, CpSatOracle, FlowOracle, Forbid, Quota, Row, Undecided, Universe,
-)
 
 TIER_ZH = {"prd": "珠三角帮扶", "provincial": "省直及中直驻粤", "local": "属地市直"}
 KEEP_FIRST = (Rule.TIER_QUOTA, Rule.CAPACITY, Rule.LEAD_COUNTS, Rule.PINS, Rule.ELIGIBILITY, Rule.PRIORITY, Rule.BASELINE,

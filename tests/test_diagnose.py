@@ -16,7 +16,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import Pin, PinAction, Relationship, RelationshipKind, Scenario, Tier, load_scenario
+from models import (
+    Category,
+    Pin,
+    PinAction,
+    Policy,
+    Relationship,
+    RelationshipKind,
+    Rule,
+    Scenario,
+    Tier,
+    TierRatio,
+    Town,
+    Unit,
+    load_scenario,
+)
 from optimizer.diagnose import diagnose, find_conflict, problem, quickxplain
 from optimizer.feasibility import CpSatOracle, FlowOracle
 from optimizer.model.tier_quota import tier_quotas
@@ -204,3 +218,15 @@ def test_guangdong_tier_quota_against_county_pairings(guangdong: Scenario) -> No
     assert conflicts is not None
     assert conflicts[2].message == "深圳市宝安区 (capacity 5) leads only towns in its paired counties (源城区: 0 key towns)"
     assert conflicts[2].message_zh == "深圳市宝安区(容量 5)只牵头其结对县(源城区,共 0 个重点帮扶镇)的镇"
+
+
+def test_a_town_no_unit_may_ever_lead_is_a_coverage_conflict() -> None:
+    towns = [Town(town_id=f"t{i}", name=f"镇{i}", city="梅州市" if i < 3 else "河源市", county="县", category=Category.KEY)
+             for i in range(4)]
+    units = [Unit(unit_id="mz", name="梅州市农业农村局", tier=Tier.LOCAL, city="梅州市", capacity=5)]
+    scenario = Scenario(towns=towns, units=units, policy=Policy(tier_ratio=TierRatio(prd=0, provincial=0, local=1)))
+    diagnosis = find_conflict(scenario)
+    assert diagnosis.conflicts is not None and diagnosis.keys == ()
+    [conflict] = diagnosis.conflicts
+    assert (conflict.rules, conflict.entities, conflict.figures) == ((Rule.COVERAGE,), ("t3",), {"towns": 1})
+    assert conflict.message_zh == "没有任何单位可以牵头镇3:既无省直单位、珠三角单位,也无本市市直单位"
