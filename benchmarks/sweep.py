@@ -65,7 +65,7 @@ def run(backend: str, scenario: Scenario, variants: list[Variant], workers: int,
     from distributed import LocalCluster
 
     start = time.perf_counter()
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster:
         note = f" (+{time.perf_counter() - start:.1f} s cluster start)"
         start = time.perf_counter()

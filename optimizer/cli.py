@@ -383,7 +383,7 @@ def sweep(
         try:
             table = run_sweep(loaded, variants, workers=workers, scheduler=scheduler, time_limit=time_limit,
                               progress=show)
-        except OSError as exc:  # unreachable scheduler (distributed raises OSError subclasses, also on timeouts)
+        except (OSError, ValueError) as exc:  # an unreachable scheduler (also on timeouts), a malformed address
             _fail(f"cannot reach the dask scheduler at {scheduler}: {exc}")
     keys = setting_columns(table)
     svg = pareto_svg(table, keys, title=f"{loaded.name}: changed previous leads against plan value")

@@ -9,13 +9,13 @@ seed, audited, and reported in variant order, so the table is the same however t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -88,7 +88,8 @@ def sweep(scenario: Scenario, variants: Sequence[Variant], *, workers: int | Non
     ``LocalCluster`` of ``workers`` processes (default: one per core) runs on this machine. The workers of a
     cluster need bangfu installed. Columns: ``variant``, each grid key's value, :data:`RESULT_COLUMNS`, and
     ``pareto`` (no other plan has fewer changes and at least the value, or the changes and more value).
-    A task that fails (a bug, a lost worker) gives a row of status ``ERROR`` with the error as message.
+    A task that fails (a bug, a lost worker) gives a row of status ``ERROR`` with the error as message. A
+    malformed address raises ``ValueError``; an unreachable scheduler ``OSError``.
 
     >>> from optimizer import load_scenario
     >>> from optimizer.grid import GridFile, variants
@@ -120,22 +121,35 @@ def sweep(scenario: Scenario, variants: Sequence[Variant], *, workers: int | Non
     return sweep_table(variants, rows)
 
 
-@contextmanager
+@contextlib.contextmanager
 def _client(scheduler: str | None, workers: int) -> Iterator[Client]:
     """A client of the cluster at ``scheduler``, or of a new local cluster of single-threaded processes.
 
     ``distributed`` is imported here, not at the top: it costs about half a second, which every other
-    ``bangfu`` command would pay."""
+    ``bangfu`` command would pay. The scheduler's HTTP server takes a free port (``:0``), so two sweeps on one
+    machine do not contend for dask's default 8787."""
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
+        _check_address(scheduler)
         with Client(scheduler, set_as_default=False) as client:  # type: ignore[no-untyped-call]
             yield client
         return
     with (LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,  # type: ignore[no-untyped-call]
-                       dashboard_address=None, silence_logs=logging.ERROR) as cluster,
+                       dashboard_address=":0", silence_logs=logging.ERROR) as cluster,
           Client(cluster, set_as_default=False) as client):  # type: ignore[no-untyped-call]
         yield client
+
+
+def _check_address(address: str) -> None:
+    """Raise ``ValueError`` for a malformed address now: a ``Client`` that fails on one later leaves threads
+    running, and the process hangs on exit."""
+    from distributed.comm.addressing import parse_address
+    from distributed.comm.registry import get_backend
+
+    scheme, location = parse_address(address)
+    with contextlib.suppress(NotImplementedError):  # inproc:// (an in-process cluster) has no host and port
+        get_backend(scheme).get_address_host_port(location)  # type: ignore[no-untyped-call]
 
 
 def _error_row(error: BaseException) -> dict[str, Any]:

@@ -16,8 +16,8 @@ import pytest
 from distributed import LocalCluster
 from typer.testing import CliRunner
 
-from models import RelationshipKind, Scenario, ScenarioError, Tier, TierRatio, load_scenario
 import optimizer.sweep
+from models import RelationshipKind, Scenario, ScenarioError, Tier, TierRatio, load_scenario
 from optimizer import audit, plan_frame, solve
 from optimizer.cli import app
 from optimizer.grid import apply, load_variants, variant_id
@@ -80,8 +80,10 @@ def grid(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,  # type: ignore[no-untyped-call]
-                      dashboard_address=None, silence_logs=logging.ERROR) as running:
+    """Two workers in this process, reached over TCP: tasks, results and the scattered scenario are serialised
+    as on a remote cluster."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",  # type: ignore[no-untyped-call]
+                      dashboard_address=":0", silence_logs=logging.ERROR) as running:
         yield running
 
 
@@ -228,7 +230,8 @@ def test_cli_bad_input_writes_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "axes.policy.max_changes" in result.output and not out.exists()
     good = tmp_path / "good.yaml"
     good.write_text("variants: [{id: base}]\n", encoding="utf-8")
-    for extra in (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], ["--time-limit", "-1"]):
+    for extra in (["--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], ["--time-limit", "-1"],
+                  ["--scheduler", "http://127.0.0.1:1"], ["--scheduler", "nonsense:::"]):
         result = CliRunner().invoke(app, ["sweep", scenario, "--grid", str(good), "--out", str(out), *extra])
         assert result.exit_code == 2 and not out.exists(), result.output
 
