@@ -78,7 +78,8 @@ def solver_parameters(settings: SolverSettings) -> dict[str, float | int | bool]
 
 def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int | None = None,
           seed: int | None = None, deterministic: bool | None = None, presolve: bool | None = None,
-          method: Method | None = None, progress: ProgressCallback | None = None) -> SolveResult:
+          method: Method | None = None, progress: ProgressCallback | None = None,
+          groups: bool = True) -> SolveResult:
     """Find the plan of highest objective (README formula) obeying every rule, or say why there is none.
 
     Arguments left as ``None`` take the scenario's ``solver`` block. ``method="auto"`` tries the network path
@@ -86,7 +87,8 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
     and the bound; ``"cp-sat"`` runs CP-SAT on the full model alone. The result carries the status, the plan,
     objective, best bound and gap, the path that proved it, build and solve seconds, model size and versions.
     When the scenario forms groups, each town's member units are then chosen around its lead
-    (:func:`optimizer.teams.groups.compose_groups`) and carried in ``plan.assignments[i].members``.
+    (:func:`optimizer.teams.groups.compose_groups`) and carried in ``plan.assignments[i].members``;
+    ``groups=False`` returns the leads alone (for callers that compare lead plans, e.g. re-solves).
 
     >>> from optimizer import load_scenario, solve
     >>> result = solve(load_scenario("scenarios/tiny/scenario.yaml"), time_limit=10, seed=0)
@@ -112,7 +114,7 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
         return base.result(Status.INFEASIBLE, conflicts=tuple(conflicts),
                            message="the pre-solve checks prove that no plan exists")
     leads = _cp_sat(base, base.build(), path="cp-sat") if settings.method == "cp-sat" else _network_path(base)
-    return with_groups(scenario, leads, time_limit=settings.time_limit)
+    return with_groups(scenario, leads, time_limit=settings.time_limit) if groups else leads
 
 
 @dataclass

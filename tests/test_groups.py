@@ -217,6 +217,8 @@ def test_solve_composes_audited_groups(tiny: Scenario, solved: Plan) -> None:
     assert report.passed, report.violations
     assert report.structure["groups"]["kept_previous_members"] == report.structure["groups"]["previous_members"] == 3
     assert all(solved.lead_of()[t] not in m for t, m in members.items())
+    leads = solve(tiny, groups=False)
+    assert leads.plan == Plan.from_pairs(solved.lead_of()) and leads.objective == solve(tiny).objective
 
 
 def test_the_lead_plan_alone_fails_the_group_audit(tiny: Scenario, solved: Plan) -> None:
