@@ -40,7 +40,7 @@ from .solve import solve as solve_scenario
 from .solve import settings_for
 from .grid import load_variants
 from .pareto import pareto_svg
-from .sweep import SECONDS, setting_columns, sweep_csv
+from .sweep import SECONDS, check_address, setting_columns, sweep_csv
 from .sweep import sweep as run_sweep
 from .teams.groups import group_summary
 from .teams.staff import STAFF_FILES, print_staffing, staffing_files
@@ -367,6 +367,8 @@ def sweep(
     try:
         variants = load_variants(grid, loaded)
         settings_for(loaded, time_limit=time_limit)
+        if scheduler is not None:
+            check_address(scheduler)
     except (ScenarioError, ValueError) as exc:
         _fail(str(exc))
     if workers is not None and scheduler is not None:
@@ -383,7 +385,7 @@ def sweep(
         try:
             table = run_sweep(loaded, variants, workers=workers, scheduler=scheduler, time_limit=time_limit,
                               progress=show)
-        except (OSError, ValueError) as exc:  # an unreachable scheduler (also on timeouts), a malformed address
+        except OSError as exc:  # an unreachable scheduler (distributed raises OSError subclasses, also on timeouts)
             _fail(f"cannot reach the dask scheduler at {scheduler}: {exc}")
     keys = setting_columns(table)
     svg = pareto_svg(table, keys, title=f"{loaded.name}: changed previous leads against plan value")

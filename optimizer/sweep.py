@@ -131,7 +131,7 @@ def _client(scheduler: str | None, workers: int) -> Iterator[Client]:
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
-        _check_address(scheduler)
+        check_address(scheduler)
         with Client(scheduler, set_as_default=False) as client:  # type: ignore[no-untyped-call]
             yield client
         return
@@ -141,15 +141,18 @@ def _client(scheduler: str | None, workers: int) -> Iterator[Client]:
         yield client
 
 
-def _check_address(address: str) -> None:
+def check_address(address: str) -> None:
     """Raise ``ValueError`` for a malformed address now: a ``Client`` that fails on one later leaves threads
     running, and the process hangs on exit."""
     from distributed.comm.addressing import parse_address
     from distributed.comm.registry import get_backend
 
-    scheme, location = parse_address(address)
-    with contextlib.suppress(NotImplementedError):  # inproc:// (an in-process cluster) has no host and port
-        get_backend(scheme).get_address_host_port(location)  # type: ignore[no-untyped-call]
+    try:
+        scheme, location = parse_address(address)
+        with contextlib.suppress(NotImplementedError):  # inproc:// (an in-process cluster) has no host and port
+            get_backend(scheme).get_address_host_port(location)  # type: ignore[no-untyped-call]
+    except ValueError as exc:
+        raise ValueError(f"bad dask scheduler address {address!r}: {exc}") from None
 
 
 def _error_row(error: BaseException) -> dict[str, Any]:
