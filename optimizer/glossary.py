@@ -167,6 +167,7 @@ SETTINGS: dict[str, Entry] = {
 PLAN_LABELS: dict[str, str] = {
     "town_id": "镇编码", "town_name": "镇名", "city": "地级市", "county": "县（市、区）", "unit_id": "单位编码",
     "unit_name": "单位名称", "tier": "帮扶层级", "kept_previous": "保留原牵头", "previous_unit_id": "原牵头单位",
+    "members": "组团成员单位",
 }
 
 SUMMARY_LABELS: dict[str, str] = {
@@ -179,6 +180,8 @@ SUMMARY_LABELS: dict[str, str] = {
     "ortools_version": "OR-Tools 版本", "fingerprint": "输入指纹（SHA-256）",
     "stages": "分级目标各级取值", "shortfall.penalty": "每镇未分配扣分", "shortfall.unassigned": "未分配镇数",
     "shortfall.total_penalty": "未分配扣分合计", "shortfall.towns": "未分配的镇及原因", "shortfall.quotas": "名额缺口",
+    "groups.groups": "有成员单位的组团数", "groups.members": "成员单位参与次数", "groups.previous_members": "原组团成员关系",
+    "groups.kept_previous_members": "保留原组团成员", "groups.objective": "组团目标值",
 }
 
 TIER_SHEETS: dict[str, str] = {"prd": "prd 珠三角", "provincial": "provincial 省直中直", "local": "local 本市"}
