@@ -91,14 +91,16 @@ def _pins(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
         eligible = set(zip(*eligible_pairs(scenario)[["unit_id", "town_id"]].to_numpy().T.tolist(), strict=True))
         for p in missing:
             unit, town = units[p.unit_id], towns[p.town_id]
-            if (p.unit_id, p.town_id) in eligible:
+            if unit.capacity == 0:  # a member-only unit: no lead pair at all
+                rules, why = (Rule.PINS, Rule.CAPACITY), f"{unit.name} may lead no town (capacity 0)"
+            elif (p.unit_id, p.town_id) in eligible:
                 rules, why = (Rule.PINS, Rule.PRIORITY), "the priority rules forbid this pair"
             else:
                 rules, why = (Rule.PINS, Rule.ELIGIBILITY), _ineligible_reason(scenario, unit.unit_id, town.town_id)
             out.append(Conflict(rules=rules, entities=(p.unit_id, p.town_id),
                                 message=f"the pin {unit.name} → {town.name} cannot hold: {why}; remove the pin"))
     for unit_id, n in sorted(Counter(p.unit_id for p in pins).items()):
-        if n > units[unit_id].capacity:
+        if n > units[unit_id].capacity > 0:  # capacity 0: each pin is named above
             out.append(Conflict(rules=(Rule.PINS, Rule.CAPACITY), entities=(unit_id,),
                                 figures={"pinned": n, "capacity": units[unit_id].capacity},
                                 message=f"{units[unit_id].name} is pinned to {n} towns but may lead at most "

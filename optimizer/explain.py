@@ -355,6 +355,8 @@ def _not_candidate(ctx: _Context, unit_id: str, town_id: str) -> tuple[ReasonKin
         return "unit_gone", (Rule.BASELINE,), f"unit {unit_id!r} is no longer in the scenario"
     if (unit_id, town_id) not in ctx.eligible:
         return "ineligible", (Rule.ELIGIBILITY,), _ineligible(ctx, unit, town)
+    if unit.capacity == 0:
+        return "capacity", (Rule.CAPACITY,), f"{unit.name} may lead no town (capacity 0)"
     for rule in ctx.scenario.policy.priority:
         hit = sorted(set(rule.flags) & town.flags)
         if not hit:

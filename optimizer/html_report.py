@@ -109,7 +109,8 @@ def _capacity(scenario: Scenario, plan: Plan) -> str:
     led = Counter(a.unit_id for a in plan.assignments)
     groups, rows = [], []
     for s in TIERS:
-        units = [u for u in scenario.units if u.tier.value == s.key]
+        # units that may lead: member-only units (capacity 0) have nothing to show, unless one leads (drawn red)
+        units = [u for u in scenario.units if u.tier.value == s.key and (u.capacity > 0 or led[u.unit_id])]
         columns = sorted((Column(f"{u.name} ({u.unit_id})", led[u.unit_id], u.capacity, s.color) for u in units),
                          key=lambda c: (-c.capacity, -c.used, c.label))
         groups.append((f"{s.label} ({len(units)})", columns))

@@ -18,10 +18,10 @@ GUANGDONG = ROOT / "scenarios" / "guangdong-2021" / "scenario.yaml"
 
 
 def without_units(scenario: Scenario, unit_ids: set[str]) -> Scenario:
-    """The scenario with some units gone (and their relationships, scores and pins)."""
+    """The scenario with some units gone (and their relationships, scores, pins and cadres)."""
     data = scenario.model_dump()
     data["units"] = [u for u in data["units"] if u["unit_id"] not in unit_ids]
-    for table in ("relationships", "scores", "pins"):
+    for table in ("relationships", "scores", "pins", "cadres"):
         data[table] = [r for r in data[table] if r["unit_id"] not in unit_ids]
     return Scenario.model_validate(data)
 

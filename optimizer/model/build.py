@@ -36,13 +36,16 @@ class BuiltModel:
 
 
 def candidate_pairs(scenario: Scenario) -> tuple[pd.DataFrame, dict[Rule, int]]:
-    """Eligible pairs that no priority rule forbids, with their ``previous`` flag and objective ``value``; in the
-    overconstrained mode also the vacancy pairs (:mod:`.unassigned`)."""
+    """Eligible pairs of units that may lead (capacity > 0: member-only units get none) and that no priority rule
+    or pin forbids, with their ``previous`` flag and objective ``value``; in the overconstrained mode also the
+    vacancy pairs (:mod:`.unassigned`)."""
     pairs = eligible_pairs(scenario)
     by_priority = allowed_by_priority(pairs, scenario.policy)
     by_pins = allowed_by_pins(pairs, scenario)
-    pruned = {Rule.PRIORITY: int((~by_priority).sum()), Rule.PINS: int((by_priority & ~by_pins).sum())}
-    pairs = pairs[by_priority & by_pins].reset_index(drop=True)
+    leads = pairs["capacity"].to_numpy() > 0
+    pruned = {Rule.PRIORITY: int((~by_priority).sum()), Rule.PINS: int((by_priority & ~by_pins).sum()),
+              Rule.CAPACITY: int((by_priority & by_pins & ~leads).sum())}
+    pairs = pairs[by_priority & by_pins & leads].reset_index(drop=True)
     for keep in keeps(scenario):
         pairs[keep.column] = mark(pairs, keep)
     pairs["value"] = pair_values(scenario, pairs)
