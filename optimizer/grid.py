@@ -202,7 +202,8 @@ def read_grid(path: str | Path) -> GridFile:
     try:
         if path.stat().st_size > MAX_GRID_BYTES:
             raise ScenarioError(f"larger than {MAX_GRID_BYTES // 2**20} MiB", file=str(path))
-        raw = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=_StrictLoader)
+        text = path.read_text(encoding="utf-8-sig")
+        raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: plain data only
     except FileNotFoundError:
         raise ScenarioError("file not found", file=str(path)) from None
     except (OSError, ValueError) as exc:
