@@ -36,7 +36,7 @@ from rich.table import Table  # noqa: E402
 
 from models import Scenario, load_scenario  # noqa: E402
 from optimizer.grid import Variant, load_variants  # noqa: E402
-from optimizer.sweep import SECONDS, solve_variant, sweep, sweep_table  # noqa: E402
+from optimizer.sweep import SECONDS, solve_variant, sweep, sweep_csv, sweep_table  # noqa: E402
 
 GUANGDONG = ROOT / "scenarios" / "guangdong-2021"
 BACKENDS = ("local", "scheduler", "processes")
@@ -91,6 +91,7 @@ def main() -> int:
     parser.add_argument("--limit", type=int, help="only the first N variants (a quick check)")
     parser.add_argument("--sample", type=int, help="only N variants evenly spread over the grid (an estimate)")
     parser.add_argument("--time-limit", type=float, help="seconds per variant (default: the scenario's)")
+    parser.add_argument("--csv", type=Path, help="write the first backend's table here (sweep.csv's format)")
     args = parser.parse_args()
     backends = args.backends.split(",")
     if unknown := [b for b in backends if b not in BACKENDS]:
@@ -112,6 +113,8 @@ def main() -> int:
         seconds = result[list(SECONDS)].sum(axis=1)
         plans = result["audit_passed"].notna()
         same = "—" if first is None else _same(first, result)
+        if first is None and args.csv:
+            args.csv.write_text(sweep_csv(result), encoding="utf-8")
         first = result if first is None else first
         statuses = " ".join(f"{s}×{n}" for s, n in result["status"].value_counts(sort=False).items())
         table.add_row(backend, str(len(result)), str(args.workers), f"{wall:.1f}{note}",
