@@ -9,10 +9,10 @@ QuickXplain (Junker 2004) finds the *preferred* minimal conflict: the groups are
 and the conflict returned is the one a deletion filter dropping the lowest-ranked groups first would return —
 minimal (dropping any one group makes the rest feasible) and a function of the ranking and the rules alone, not of
 the solver — with about 2·k·log₂(n/k) feasibility questions for k groups out of n instead of n. Each question is
-answered exactly by :class:`optimizer.feasibility.FlowOracle` (a max-flow; CP-SAT only for side rows), cached,
-and inferred where possible from earlier answers (a subset of a feasible set is feasible, a superset of an
-infeasible one infeasible). :class:`optimizer.feasibility.CpSatOracle` answers the same questions from CP-SAT alone
-and gives the same conflict: the reference.
+answered exactly by :class:`optimizer.feasibility.FlowOracle` (a max-flow on twin-town classes; for side rows an
+LP whose answers are checked exactly, CP-SAT last), and none is asked twice: a subset of a feasible set is
+feasible, a superset of a conflicting one conflicts. :class:`optimizer.feasibility.CpSatOracle` answers the same
+questions from CP-SAT alone and so gives the same conflict: the reference.
 """
 
 from __future__ import annotations
@@ -255,7 +255,7 @@ def _pin_groups(scenario: Scenario, pairs: pd.DataFrame) -> list[Group]:
 
 
 Method = Literal["flow", "cp-sat"]
-"""How feasibility questions are answered: max-flows (CP-SAT only for side rows), or CP-SAT alone (reference)."""
+"""How feasibility questions are answered: max-flows (for side rows an LP, and CP-SAT last), or CP-SAT alone."""
 
 
 @dataclass
@@ -296,8 +296,8 @@ class _Questions:
 
 
 def quickxplain(ranked: list[int], conflicting: Callable[[frozenset[int]], bool]) -> list[int]:
-    """The preferred minimal conflict among ``ranked`` (most preferred first; all of them together conflict, none
-    alone with the empty set): Junker's QuickXplain. Equal to what a deletion filter returns that tries to drop the
+    """The preferred minimal conflict among ``ranked`` (most preferred first; all of them together conflict, the
+    empty set does not): Junker's QuickXplain. Equal to what a deletion filter returns that tries to drop the
     least preferred group first, with O(k·log(n/k)) questions for a conflict of k groups."""
 
     def qx(base: frozenset[int], changed: bool, candidates: list[int]) -> list[int]:

@@ -23,11 +23,11 @@ together N − Σ_enforced q. (⇐) Every capacity is an integer, so the maximum
 value N saturates every source arc (their capacities add up to N) and every town arc: each town receives one
 unit over exactly one pair arc — its lead — a unit passes at most cap_u, an enforced tier exactly q_k. ∎
 
-**Side rows** cut across the network (a matrix with town rows and both unit and city-quota rows is not totally
-unimodular: on a 4-cycle of pairs, a row over two opposite pairs takes 0 or 2, never 1), so with side rows
-enforced: the network being infeasible proves infeasibility (it is a relaxation); the max-flow's plan meeting every
-enforced row proves feasibility; otherwise CP-SAT decides, on the pairs the enforced groups leave (one worker, the
-flow's plan as a hint).
+**Side rows** cut across the network: a row over any set of pairs breaks total unimodularity (on a 4-cycle of
+pairs, a row over two opposite pairs — two previous leads, say — takes 0 or 2, never 1). So with side rows
+enforced, the network being infeasible proves infeasibility (it is a relaxation), and the max-flow's plan meeting
+every enforced row proves feasibility; otherwise :class:`FlowOracle` asks an LP whose answers it checks exactly,
+and CP-SAT last.
 
 :class:`CpSatOracle` answers the same question from CP-SAT alone (every group behind an enforcement literal,
 assumptions): the reference the flow oracle is tested against.
@@ -149,7 +149,8 @@ def town_bounds(universe: Universe) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _town_keys(universe: Universe, member: np.ndarray) -> list[bytes]:
-    """Per town: its units and, pair by pair, the membership bits of ``member``'s columns."""
+    """Per town: its units (8 bytes each) and, pair by pair, the membership bits of ``member``'s columns; both
+    parts grow with the town's number of pairs, so equal keys split alike."""
     return [universe.pair_unit[a:b].tobytes() + np.packbits(member[a:b]).tobytes()
             for a, b in zip(*town_bounds(universe), strict=True)]
 
