@@ -148,11 +148,20 @@ def town_bounds(universe: Universe) -> tuple[np.ndarray, np.ndarray]:
             np.searchsorted(universe.pair_town, towns, side="right"))
 
 
-def _town_keys(universe: Universe, member: np.ndarray) -> list[bytes]:
-    """Per town: its units (8 bytes each) and, pair by pair, the membership bits of ``member``'s columns; both
-    parts grow with the town's number of pairs, so equal keys split alike."""
-    return [universe.pair_unit[a:b].tobytes() + np.packbits(member[a:b]).tobytes()
+def _town_keys(universe: Universe, bits: np.ndarray) -> list[bytes]:
+    """Per town: its units (8 bytes each) and, pair by pair, the membership bits ``bits`` (a row of packed bytes
+    per pair); both parts grow with the town's number of pairs, so equal keys split alike."""
+    return [universe.pair_unit[a:b].tobytes() + bits[a:b].tobytes()
             for a, b in zip(*town_bounds(universe), strict=True)]
+
+
+def _packed(n_pairs: int, groups: Sequence[np.ndarray]) -> np.ndarray:
+    """Membership of each pair in each of ``groups`` (pair positions), packed 8 groups to a byte as
+    :func:`numpy.packbits` does: a pair × group matrix of booleans would take 8 times the memory."""
+    bits = np.zeros((n_pairs, (len(groups) + 7) // 8), dtype=np.uint8)
+    for j, pairs in enumerate(groups):
+        bits[pairs, j // 8] |= np.uint8(0x80 >> (j % 8))
+    return bits
 
 
 @dataclass(frozen=True)
@@ -248,13 +257,12 @@ class FlowOracle:
 
     def __init__(self, universe: Universe, constraints: Sequence[Constraint], deadline: float) -> None:
         self.universe, self.constraints, self.deadline = universe, constraints, deadline
-        self.member = np.zeros((universe.n_pairs, len(constraints)), dtype=bool)
-        for i, constraint in enumerate(constraints):
-            if isinstance(constraint, Forbid | Row):
-                self.member[constraint.pairs, i] = True
         self.forbids = [i for i, c in enumerate(constraints) if isinstance(c, Forbid)]
-        self.forbid_keys = _town_keys(universe, self.member[:, self.forbids])
+        self.column = {group: j for j, group in enumerate(self.forbids)}
+        self.forbid_bits = _packed(universe.n_pairs, [constraints[i].pairs for i in self.forbids])  # type: ignore[union-attr]
+        self.forbid_keys = _town_keys(universe, self.forbid_bits)
         self.networks: dict[frozenset[int], Network] = {}
+        self.on_classes: dict[tuple[frozenset[int], int], np.ndarray] = {}
         self.checks: Counter[str] = Counter()
 
     def _network(self, rows: frozenset[int]) -> Network:
@@ -262,16 +270,22 @@ class FlowOracle:
         if rows not in self.networks:
             keys = self.forbid_keys
             if rows:  # length-prefixed, so that the two parts cannot run into each other
-                extra = _town_keys(self.universe, self.member[:, sorted(rows)])
+                bits = _packed(self.universe.n_pairs, [self.constraints[i].pairs for i in sorted(rows)])  # type: ignore[union-attr]
+                extra = _town_keys(self.universe, bits)
                 keys = [len(key).to_bytes(8, "little") + key + more for key, more in zip(keys, extra, strict=True)]
-            self.networks[rows] = Network(self.universe, Classes(self.universe, keys))
+            network = self.networks[rows] = Network(self.universe, Classes(self.universe, keys))
+            rep = network.classes.rep
+            forbidden = np.unpackbits(self.forbid_bits[rep], axis=1, count=len(self.forbids)).astype(bool)
+            self.on_classes[rows, -1] = forbidden
+            for i in rows:
+                self.on_classes[rows, i] = np.isin(rep, self.constraints[i].pairs)  # type: ignore[union-attr]
         return self.networks[rows]
 
     def infeasible(self, active: Iterable[int]) -> bool:
         active = sorted(active)
         rows = [i for i in active if isinstance(self.constraints[i], Row)]
-        network = self._network(frozenset(rows))
-        rep = network.classes.rep
+        key = frozenset(rows)
+        network = self._network(key)
         quotas: dict[int, int] = {}
         capped = np.zeros(self.universe.n_units, dtype=bool)
         for i in active:
@@ -280,11 +294,11 @@ class FlowOracle:
                     quotas[tier] = quota
                 case Capacity(units):
                     capped[units] = True
-        forbidden = [i for i in active if isinstance(self.constraints[i], Forbid)]
+        forbidden = [self.column[i] for i in active if isinstance(self.constraints[i], Forbid)]
         idle = capped & (self.universe.unit_cap == 0)  # units that may lead no town: their pairs are out too
-        allowed = ~self.member[rep][:, forbidden].any(axis=1) & ~idle[network.classes.unit]
+        allowed = ~self.on_classes[key, -1][:, forbidden].any(axis=1) & ~idle[network.classes.unit]
         q = Question(allowed=allowed, quotas=quotas, capped=capped,
-                     rows=[(self.member[rep, i], self.constraints[i]) for i in rows])  # type: ignore[misc]
+                     rows=[(self.on_classes[key, i], self.constraints[i]) for i in rows])  # type: ignore[misc]
         self.checks["flow"] += 1
         y = network.plan(q)
         if y is None or any(row.low > row.high for _, row in q.rows):
