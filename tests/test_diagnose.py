@@ -230,3 +230,27 @@ def test_a_town_no_unit_may_ever_lead_is_a_coverage_conflict() -> None:
     [conflict] = diagnosis.conflicts
     assert (conflict.rules, conflict.entities, conflict.figures) == ((Rule.COVERAGE,), ("t3",), {"towns": 1})
     assert conflict.message_zh == "没有任何单位可以牵头镇3:既无省直单位、珠三角单位,也无本市市直单位"
+
+
+def test_guangdong_city_quotas_against_guangzhou_capacity(guangdong: Scenario) -> None:
+    """A conflict of side rows, settled by LPs: 湛江 and 梅州 need 24 + 30 prd-led towns, and only 广州's units may
+    lead there; they keep capacity 50 (the rest moves to 东莞's units). Every other PRD city's counterpart rule is
+    part of it: without it, that city's spare units could lead in 湛江 or 梅州."""
+    quotas = guangdong.policy.city_quotas
+    assert (quotas["湛江市"][Tier.PRD], quotas["梅州市"][Tier.PRD]) == (24, 30)
+    units, cut = list(guangdong.units), sum(u.capacity for u in guangdong.units if u.city == "广州市") - 50
+    for i, u in enumerate(units):
+        if u.city == "广州市" and cut > 0:
+            take = min(cut, u.capacity)
+            units[i], cut = u.model_copy(update={"capacity": u.capacity - take}), cut - take
+    moved = sum(g.capacity for g in guangdong.units) - sum(u.capacity for u in units)
+    dongguan = [i for i, u in enumerate(units) if u.tier is Tier.PRD and u.city == "东莞市" and u.capacity > 0]
+    for i in dongguan:
+        units[i] = units[i].model_copy(update={"capacity": units[i].capacity + moved // len(dongguan)})
+    units[dongguan[0]] = units[dongguan[0]].model_copy(
+        update={"capacity": units[dongguan[0]].capacity + moved % len(dongguan)})
+    diagnosis = find_conflict(rebuilt(guangdong, units=tuple(units)))
+    others = sorted({u.city for u in guangdong.units if u.tier is Tier.PRD} - {"广州市"})
+    assert sorted(diagnosis.keys) == sorted(["capacity:prd", "tier_quota:湛江市:prd", "tier_quota:梅州市:prd",
+                                            *[f"eligibility:{city}" for city in others]])
+    assert diagnosis.checks["lp"] > 0
