@@ -250,7 +250,7 @@ def test_guangdong_city_quotas_against_guangzhou_capacity(guangdong: Scenario) -
     units[dongguan[0]] = units[dongguan[0]].model_copy(
         update={"capacity": units[dongguan[0]].capacity + moved % len(dongguan)})
     diagnosis = find_conflict(rebuilt(guangdong, units=tuple(units)))
-    others = sorted({u.city for u in guangdong.units if u.tier is Tier.PRD} - {"广州市"})
+    others = sorted({u.city or "" for u in guangdong.units if u.tier is Tier.PRD} - {"广州市"})
     assert sorted(diagnosis.keys) == sorted(["capacity:prd", "tier_quota:湛江市:prd", "tier_quota:梅州市:prd",
                                             *[f"eligibility:{city}" for city in others]])
     assert diagnosis.checks["lp"] > 0
