@@ -44,7 +44,7 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
                 message=f"{scenario.policy.target_level.value} {town.name} ({town.town_id}, {town.city}) has no "
                         "eligible unit: no unit of its city, "
                         "no provincial unit and no PRD unit of a counterpart city may lead it under the "
-                        "eligibility and priority rules"))
+                        "eligibility and priority rules (units of capacity 0 lead nothing)"))
     quotas = tier_quotas(len(scenario.key_towns), scenario.policy.tier_ratio)
     tier_of, city_of = pairs["tier"].to_numpy(), pairs["town_city"].to_numpy()
     for tier, need in quotas.items():

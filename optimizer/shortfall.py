@@ -196,6 +196,9 @@ class _Context:
         banned = {p.unit_id for p in self.scenario.pins if p.action is PinAction.BAN and p.town_id == town_id}
         if set(eligible) <= banned:
             return Rule.PINS.value, (Rule.PINS,), f"bans remove all {len(eligible)} eligible units", {}
+        if all(self.units[u].capacity == 0 for u in set(eligible) - banned):
+            why = f"its {len(set(eligible) - banned)} eligible unit(s) have capacity 0 (member units, or cut to 0)"
+            return Rule.CAPACITY.value, (Rule.CAPACITY,), why, {"eligible": len(eligible)}
         why = (f"the priority rules for its flags ({', '.join(sorted(self.towns[town_id].flags))}) remove all "
                f"{len(eligible)} eligible units")
         return Rule.PRIORITY.value, (Rule.PRIORITY,), why, {"eligible": len(eligible)}
