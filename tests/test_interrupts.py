@@ -136,12 +136,16 @@ def test_sigint_still_works_after_a_solve() -> None:
 
 
 def test_ctrl_c_during_the_renames_is_held_until_they_are_done(tmp_path: Path) -> None:
-    with pytest.raises(KeyboardInterrupt), _sigint_deferred():
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.05)  # the handler runs here: it must only record the signal
-        (tmp_path / "done").write_text("yes", encoding="utf-8")
-    assert (tmp_path / "done").read_text(encoding="utf-8") == "yes"
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)  # as interactive, even if started ignored
+    try:
+        with pytest.raises(KeyboardInterrupt), _sigint_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here: it must only record the signal
+            (tmp_path / "done").write_text("yes", encoding="utf-8")
+        assert (tmp_path / "done").read_text(encoding="utf-8") == "yes"
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 def test_interrupted_write_leaves_no_temp_file_nor_new_folder(tmp_path: Path) -> None:
