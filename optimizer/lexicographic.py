@@ -151,7 +151,7 @@ def _option_values(ranking: Ranking, plan: Plan) -> pd.DataFrame:
     """The chosen option of every key town: its pair, or a vacancy for a town the plan leaves unassigned."""
     pairs = ranking.pairs
     lead = plan.lead_of()
-    chosen = pairs["unit_id"].to_numpy() == pairs["town_id"].map(lead).fillna("\0").to_numpy()
+    chosen = pairs["unit_id"].to_numpy() == pairs["town_id"].map(lead).astype(object).fillna("\0").to_numpy()
     vacancies = pairs[pairs[VACANCY]].drop_duplicates("t")
     left = vacancies[~vacancies["town_id"].isin(lead)]
     return pd.concat([pairs[chosen & ~pairs[VACANCY].to_numpy()], left])
