@@ -119,7 +119,8 @@ def _towns(rng: np.random.Generator, n_towns: int, n_key: int) -> tuple[list[Tow
     return towns, counties
 
 
-def _units(rng: np.random.Generator, n_units: int, key_of: dict[str, int], quotas: dict[Tier, int]) -> list[Unit]:
+def _units(rng: np.random.Generator, n_units: int, key_of: dict[str, int], quotas: dict[Tier, int],
+           slack: float = CAPACITY_SLACK) -> list[Unit]:
     """PRD units by helper city, provincial units in 广州, local units by target city, sized by key towns served."""
     groups: list[tuple[Tier, str | None, float, float, float]] = []  # tier, city, lon, lat, weight
     for city, targets in COUNTERPARTS.items():
@@ -133,7 +134,7 @@ def _units(rng: np.random.Generator, n_units: int, key_of: dict[str, int], quota
         mine = [g for g in groups if g[0] is tier]
         weights = np.array([g[4] for g in mine], dtype=float)
         sizes = split(int(unit_counts[t]), weights)
-        capacity_total = split(math.ceil(quotas[tier] * CAPACITY_SLACK), weights)
+        capacity_total = split(math.ceil(quotas[tier] * slack), weights)
         for (_, home, lon, lat, _), n, cap in zip(mine, sizes, capacity_total, strict=True):
             capacity = _capacities(rng, int(n), int(cap))
             strength = rng.choice(np.arange(1, 6), size=int(n), p=STRENGTH_P[tier])
@@ -203,11 +204,11 @@ def _policy(key_of: dict[str, int], units: list[Unit]) -> Policy:
 
 
 def scale_instance(n_towns: int = TOWNS_1127, n_units: int = 2000, seed: int = 0,
-                   key_share: float = 600 / TOWNS_1127) -> Scenario:
+                   key_share: float = 600 / TOWNS_1127, capacity_slack: float = CAPACITY_SLACK) -> Scenario:
     """A Guangdong-like scenario with ``n_towns`` towns (``round(n_towns·key_share)`` key) and ``n_units`` units.
 
-    Units split 45/20/35 % over prd/provincial/local; each tier's capacity is its 5:2:3 quota plus 8 %, and most
-    units have capacity 0 (group members). About 40 % of key towns have a previous lead (a tenth of them by a unit
+    Units split 45/20/35 % over prd/provincial/local; each tier's capacity is its 5:2:3 quota times
+    ``capacity_slack`` (default plus 8 %), so by default most units have capacity 0 (group members). About 40 % of key towns have a previous lead (a tenth of them by a unit
     that can no longer lead); at most 30 % of previous leads may change, which binds against the scores and
     distances. Ethnic towns need a prd or provincial unit, border towns a unit of strength ≥ 3; 15 % of PRD units
     are paired with one or two counties, and 湛江市 has a per-city tier quota.
@@ -218,7 +219,7 @@ def scale_instance(n_towns: int = TOWNS_1127, n_units: int = 2000, seed: int = 0
     key = [t for t in towns if t.category is Category.KEY]
     key_of = {city: sum(1 for t in key if t.city == city) for city in TARGET_CITIES}
     quotas = tier_quotas(n_key, TierRatio())
-    units = _units(rng, n_units, key_of, quotas)
+    units = _units(rng, n_units, key_of, quotas, capacity_slack)
     relationships = _relationships(rng, key, units, quotas, counties)
     return Scenario(
         name=f"scale-{n_towns}", description=f"synthetic Guangdong-like instance: {n_towns} towns ({n_key} key), "
