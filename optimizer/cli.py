@@ -491,7 +491,7 @@ def _print_result(scenario: Scenario, result: SolveResult, report: AuditReport |
             groups = group_summary(scenario, result.plan)
             out_console.print(f"  groups: {groups['groups']} with {groups['members']} member units; previous members "
                               f"kept {groups['kept_previous_members']} of {groups['previous_members']} "
-                              "(OUT/groups.csv)", highlight=False)
+                              f"({escape(str(out / 'groups.csv'))})", highlight=False)
         if scenario.policy.allow_unassigned:
             _print_shortfall(shortfall(scenario, result.plan), scenario.policy.target_level)
     if report is not None:
