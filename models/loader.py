@@ -79,7 +79,7 @@ def load_scenario(path: str | Path, *, allow_outside: bool = False, limits: Limi
         from .excel import load_workbook  # imports this module; openpyxl is loaded only for workbooks
 
         return load_workbook(path, limits)
-    raw = _read_yaml(path, limits)
+    raw = read_yaml_mapping(path, limits)
     try:
         spec = ScenarioFile.model_validate(raw)
     except ValidationError as exc:
@@ -199,7 +199,11 @@ class _StrictLoader(yaml.SafeLoader):
         return mapping
 
 
-def _read_yaml(path: Path, limits: Limits = Limits()) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, limits: Limits = Limits(),
+                      expected: str = "a scenario file must be a YAML mapping (name, tables, policy, solver)",
+                      ) -> dict[str, Any]:
+    """The YAML mapping in ``path`` (safe loader, no duplicate keys), or a :class:`ScenarioError` naming the file,
+    and the line of a YAML error; ``expected`` is the message when the document is not a mapping."""
     try:
         _check_size(path, str(path), limits)
         text = path.read_text(encoding="utf-8-sig")
@@ -216,7 +220,7 @@ def _read_yaml(path: Path, limits: Limits = Limits()) -> dict[str, Any]:
     except RecursionError:
         raise ScenarioError("broken YAML: nested too deeply", file=path.name) from None
     if not isinstance(raw, dict):
-        raise ScenarioError("a scenario file must be a YAML mapping (name, tables, policy, solver)", file=path.name)
+        raise ScenarioError(expected, file=path.name)
     return raw
 
 

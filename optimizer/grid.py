@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from models import Policy, Scenario, ScenarioError, Tier, Unit
-from models.loader import _input_path, _StrictLoader  # the scenario loader's: error paths, YAML without duplicate keys
+from models.loader import Limits, _input_path, read_yaml_mapping  # the scenario loader's: error paths, YAML
 from models.tables import Id
 
 MAX_VARIANTS = 100_000
@@ -199,23 +198,8 @@ def effective(scenario: Scenario, key: str, settings: Mapping[str, Any]) -> Any:
 def read_grid(path: str | Path) -> GridFile:
     """Read and validate a grid file (YAML), or raise a :class:`ScenarioError` naming it."""
     path = Path(path)
-    try:
-        if path.stat().st_size > MAX_GRID_BYTES:
-            raise ScenarioError(f"larger than {MAX_GRID_BYTES // 2**20} MiB", file=str(path))
-        text = path.read_text(encoding="utf-8-sig")
-        raw = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: plain data only
-    except FileNotFoundError:
-        raise ScenarioError("file not found", file=str(path)) from None
-    except (OSError, ValueError) as exc:
-        raise ScenarioError(f"cannot read: {exc}", file=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ScenarioError(f"broken YAML: {getattr(exc, 'problem', exc)}", file=path.name,
-                            row=mark.line + 1 if mark else None) from None
-    except RecursionError:
-        raise ScenarioError("broken YAML: nested too deeply", file=path.name) from None
-    if not isinstance(raw, dict):
-        raise ScenarioError("a grid file must be a YAML mapping (axes, variants)", file=path.name)
+    raw = read_yaml_mapping(path, Limits(max_file_bytes=MAX_GRID_BYTES),
+                            expected="a grid file must be a YAML mapping (axes, variants)")
     try:
         grid = GridFile.model_validate(raw)
     except ValidationError as exc:
