@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from networkx.utils import UnionFind
 from ortools.graph.python import min_cost_flow
 
 from models import Conflict, Rule, Scenario
@@ -127,28 +128,21 @@ def shortages(scenario: Scenario, table: CadreTable, posts: list[Post], holders:
     for r, p in zip(cadre.tolist(), post_of.tolist(), strict=True):
         candidates[p].append(r)
     holding = {r: p for p, h in enumerate(holders) for r in h}
-    parent = list(range(len(posts)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    linked = UnionFind(range(len(posts)))
     queue = [p for p, post in enumerate(posts) if len(holders[p]) < post.seats]
     visited, seen = set(queue), set()
     while queue:
         p = queue.pop()
         for r in candidates[p]:
             q = holding[r]
-            parent[find(q)] = find(p)
+            linked.union(q, p)
             if q not in visited:
                 visited.add(q)
                 queue.append(q)
             seen.add(r)
     groups: dict[int, list[int]] = {}
     for p in sorted(visited):
-        groups.setdefault(find(p), []).append(p)
+        groups.setdefault(linked[p], []).append(p)
     conflicts = []
     for group in sorted(groups.values()):
         eligible = len({r for p in group for r in candidates[p]})

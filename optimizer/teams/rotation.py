@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from networkx.utils import UnionFind
 from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
 
@@ -255,22 +256,12 @@ def _fill(scenario: Scenario, posts: Sequence[Post], classes: dict[str, list[_Cl
 
 def _components(posts: Sequence[Post]) -> list[list[int]]:
     """Groups of post numbers linked by shared units (a town's leader and members share its lead unit)."""
-    parent = list(range(len(posts)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    linked = UnionFind(range(len(posts)))
     first: dict[str, int] = {}
     for p, post in enumerate(posts):
         for unit in post.units:
-            parent[find(p)] = find(first.setdefault(unit, p))
-    groups: dict[int, list[int]] = defaultdict(list)
-    for p in range(len(posts)):
-        groups[find(p)].append(p)
-    return sorted(groups.values())
+            linked.union(p, first.setdefault(unit, p))
+    return sorted(sorted(group) for group in linked.to_sets())
 
 
 def _classes(scenario: Scenario, table: CadreTable, posts: Sequence[Post],
