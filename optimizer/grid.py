@@ -154,7 +154,8 @@ def apply(base: Scenario, settings: Mapping[str, Any]) -> Scenario:
 
 def _with_capacity(unit: Unit, capacity: Mapping[str, int], add: Mapping[str, int]) -> Unit:
     value = capacity.get(unit.unit_id, unit.capacity)
-    value = max(0, value + add.get(unit.tier.value, 0))
+    if value > 0:  # a member-only unit (capacity 0) stays one: capacity_add widens the leads, it makes none
+        value = max(0, value + add.get(unit.tier.value, 0))
     return unit if value == unit.capacity else unit.model_copy(update={"capacity": value})
 
 

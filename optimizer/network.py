@@ -14,6 +14,7 @@ best few per town) is handed to CP-SAT as a small restricted model; reaching ⌊
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from ortools.linear_solver import pywraplp
 
 from models import Rule, Scenario, Tier
 
+from .assignment import MAX_SLOTS, Assignment
 from .model.continuity import keeps
 from .model.lead_counts import lead_counts, members
 from .model.tier_quota import tier_quotas
@@ -66,12 +68,16 @@ class Relaxation:
 
 def side_rows(scenario: Scenario, pairs: pd.DataFrame) -> list[SideRow]:
     """The rows of the CP-SAT model that are not arcs or node supplies: city quotas, the change caps and the
-    lead counts."""
+    lead counts. A city whose quotas name every tier and add up to its key towns loses its last quota row: every
+    town has one lead, so the others imply it, and its multiplier would only add a direction in which L is flat
+    (Kelley's master then wanders along it)."""
     rows: list[SideRow] = []
     tier = pairs["tier"].to_numpy()
     city = pairs["town_city"].to_numpy()
+    towns_in = Counter(town.city for town in scenario.key_towns)
     for city_name, per_tier in scenario.policy.city_quotas.items():
-        for t, quota in per_tier.items():
+        implied = len(per_tier) == len(Tier) and sum(per_tier.values()) == towns_in[city_name]
+        for t, quota in list(per_tier.items())[: -1 if implied else None]:  # coverage implies the last: no μ for it
             rows.append(SideRow(Rule.TIER_QUOTA, np.flatnonzero((tier == t.value) & (city == city_name)), quota, True))
     for keep in keeps(scenario):
         if keep.must_keep > 0:
@@ -81,9 +87,10 @@ def side_rows(scenario: Scenario, pairs: pd.DataFrame) -> list[SideRow]:
 
 
 class FlowNetwork:
-    """The transportation network of one scenario; ``solve(costs)`` returns the chosen pairs (or None)."""
+    """The transportation network of one scenario; ``solve(costs)`` returns the chosen pairs (or None).
+    ``dense=False`` always uses the min-cost flow (tests compare the two)."""
 
-    def __init__(self, scenario: Scenario, pairs: pd.DataFrame) -> None:
+    def __init__(self, scenario: Scenario, pairs: pd.DataFrame, dense: bool = True) -> None:
         tiers = list(Tier)
         quotas = tier_quotas(len(scenario.key_towns), scenario.policy.tier_ratio)
         units = [(u.tier, u.capacity) for u in scenario.units] + vacancy_units(scenario)  # vacancies: unassigned
@@ -91,19 +98,25 @@ class FlowNetwork:
         self.unit_tier = np.array([tiers.index(tier) for tier, _ in units], dtype=np.int64)
         self.unit_capacity = np.array([capacity for _, capacity in units], dtype=np.int64)
         self.tier_supply = np.array([quotas[t] for t in tiers], dtype=np.int64)
-        self._pair_tail = 3 + pairs["u"].to_numpy(dtype=np.int64)
-        self._pair_head = 3 + self.n_units + pairs["t"].to_numpy(dtype=np.int64)
         self._supplies = np.concatenate([self.tier_supply, np.zeros(self.n_units, dtype=np.int64),
                                          -np.ones(self.n_towns, dtype=np.int64)]).astype(np.int64)
+        self.pair_unit, self.pair_town = pairs["u"].to_numpy(dtype=np.int64), pairs["t"].to_numpy(dtype=np.int64)
+        slots = int(np.minimum(self.unit_capacity, np.bincount(self.pair_unit, minlength=self.n_units)).sum())
+        self._dense = Assignment(self.pair_unit, self.pair_town, self.unit_tier, self.unit_capacity,
+                                 self.tier_supply, self.n_towns) if dense and slots <= MAX_SLOTS else None
+        self.engine = "min-cost flow" if self._dense is None else "assignment"
 
     def solve(self, costs: np.ndarray, active: np.ndarray | None = None) -> np.ndarray | None:
         """Min-cost flow with the given integer cost per pair, over the ``active`` pairs only (default: all);
-        the chosen pairs, or None when the network has no feasible flow."""
+        the chosen pairs, or None when the network has no feasible flow. Tight networks are solved as a dense
+        assignment problem (:mod:`.assignment`), the others by ortools' min-cost flow: the same optimum."""
+        if self._dense is not None:
+            return self._dense.solve(costs, active)
         arcs = np.arange(self.n_pairs) if active is None else np.flatnonzero(active)
         flow = min_cost_flow.SimpleMinCostFlow()
         flow.add_arcs_with_capacity_and_unit_cost(self.unit_tier, 3 + np.arange(self.n_units), self.unit_capacity,
                                                   np.zeros(self.n_units, dtype=np.int64))
-        flow.add_arcs_with_capacity_and_unit_cost(self._pair_tail[arcs], self._pair_head[arcs],
+        flow.add_arcs_with_capacity_and_unit_cost(3 + self.pair_unit[arcs], 3 + self.n_units + self.pair_town[arcs],
                                                   np.ones(len(arcs), dtype=np.int64), costs[arcs])
         flow.set_nodes_supplies(np.arange(len(self._supplies)), self._supplies)
         if flow.solve() != flow.OPTIMAL:
