@@ -122,7 +122,7 @@ def apply(base: Scenario, settings: Mapping[str, Any]) -> Scenario:
 
     Order: ``remove_units`` drops the units and every table row naming them (relationships, scores, pins,
     cadres, ...; not the baseline) and the counterpart rows of a PRD city left without units; ``capacity.<unit>`` sets a unit's capacity; ``capacity_add.<tier>`` adds to every unit of the
-    tier (never below 0); ``policy.<path>`` sets a policy value (a path walks mappings, e.g.
+    tier that may lead (never below 0; a member-only unit, capacity 0, stays one); ``policy.<path>`` sets a policy value (a path walks mappings, e.g.
     ``policy.tier_ratio.prd`` or ``policy.city_quotas.湛江市.prd``). Raises :class:`SettingError` naming the key.
     """
     _check_overlaps(list(settings), base)

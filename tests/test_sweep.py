@@ -108,6 +108,20 @@ def test_variants_are_the_grid_in_order(grid: Path) -> None:
                                   "capacity_add.local": 0, "policy.city_quotas.梅州市.local": None}
 
 
+def test_capacity_add_widens_leads_and_makes_no_member_a_lead() -> None:
+    """``capacity_add.<tier>`` is "one more town for every unit of the tier that leads": a member-only unit
+    (capacity 0) stays member-only, while ``capacity.<unit_id>`` may still make one a lead."""
+    member = TINY.units[0].model_copy(update={"unit_id": "member-prd", "capacity": 0, "kind": "enterprise",
+                                             "member_capacity": 2})
+    base = TINY.model_copy(update={"units": (*TINY.units, member)})
+    capacity = {u.unit_id: u.capacity for u in apply(base, {"capacity_add.prd": 2}).units}
+    for unit in base.units:
+        expected = unit.capacity + 2 if unit.tier is Tier.PRD and unit.capacity > 0 else unit.capacity
+        assert capacity[unit.unit_id] == expected, unit.unit_id
+    made = apply(base, {"capacity.member-prd": 1, "capacity_add.prd": 1})
+    assert {u.unit_id: u.capacity for u in made.units}["member-prd"] == 2
+
+
 def test_every_row_equals_a_direct_solve(local_table: pd.DataFrame) -> None:
     assert list(local_table["variant"]) == list(EXPECTED)
     for row in local_table.to_dict("records"):
