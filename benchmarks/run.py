@@ -76,8 +76,8 @@ def run_one(instance: str, solver: str, time_limit: float, workers: int, seed: i
         row = solve_with_highs(scenario, time_limit, seed=seed) | {"path": "mip"}
     else:
         from optimizer.solve import solve
-        r = solve(scenario, time_limit=time_limit, workers=workers, seed=seed,
-                  method="auto" if solver == "bangfu" else "cp-sat")
+        r = solve(scenario, time_limit=time_limit, workers=workers, seed=seed,  # leads only, as the peers solve
+                  method="auto" if solver == "bangfu" else "cp-sat", groups=False)
         row = {
             "status": r.status.value, "objective": r.objective, "bound": r.best_bound, "gap": r.gap,
             "build_seconds": r.build_seconds, "solve_seconds": r.solve_seconds, "path": r.path,

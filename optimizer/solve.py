@@ -176,7 +176,33 @@ def _network_path(base: _Base) -> SolveResult:
     pairs = base.pairs
     rows = side_rows(base.scenario, pairs)
     base.rows = len(base.scenario.key_towns) + len(Tier) + len(base.scenario.units) + len(rows)  # flow + side rows
-    relaxation = relax(base.scenario, pairs)
+    values = pairs["value"].to_numpy()
+
+    def restricted(keep: np.ndarray, target: int, floor: int | None, share: float,
+                   hint: np.ndarray | None) -> np.ndarray | None:
+        """The best plan among the ``keep`` pairs worth ``floor``…``target`` (CP-SAT, presolve off: its probing
+        took 30 s on 2,500 pairs that the search alone settles in 0.1 s), or None."""
+        if hint is not None:
+            keep = keep | hint
+        model = base.build(pairs[keep])
+        if hint is not None:
+            _hint(model, hint[keep])
+        _cap_objective(model, target, floor)
+        _, chosen = _run_cp_sat(base, model, workers=1, presolve=False, share=share)
+        if chosen is None:
+            return None
+        plan = np.zeros(len(pairs), dtype=bool)
+        plan[np.flatnonzero(keep)[chosen]] = True
+        return plan
+
+    early: list[np.ndarray] = []  # a plan the search's primal step proved optimal
+
+    def primal(target: int, support: np.ndarray) -> np.ndarray | None:
+        plan = restricted(support, target, target, 1.0, None)
+        early.extend([] if plan is None else [plan])
+        return plan
+
+    relaxation = relax(base.scenario, pairs, primal=primal)
     if relaxation is None:
         return base.result(Status.INFEASIBLE, path="network", conflicts=(Conflict(
             rules=(Rule.COVERAGE, Rule.TIER_QUOTA, Rule.CAPACITY, Rule.ELIGIBILITY),
@@ -188,29 +214,19 @@ def _network_path(base: _Base) -> SolveResult:
         best = math.nan if relaxation.best_value is None else float(relaxation.best_value)
         base.progress(base.elapsed(), best, bound)
     if relaxation.certified and relaxation.best is not None:
-        path = "lagrangian" if rows else "network"
+        path = "restricted" if early else "lagrangian" if rows else "network"
         return base.plan_result(Status.OPTIMAL, pairs, relaxation.best, bound, path)
     target = math.floor(bound + 1e-9)
     if target < -int(np.abs(pairs["value"].to_numpy()).sum()):  # below any plan's value: the side rows clash
         return _clash(base, pairs)
     # Restricted models over the pairs the flows used (and each town's best few): first "is there a plan worth the
-    # bound here?" (found: optimal), then, for a hint to the full model, the best plan there. CP-SAT's presolve is off
-    # on these small models: its probing took 30 s on 2,500 pairs that the search alone settles in 0.1 s.
-    values = pairs["value"].to_numpy()
+    # bound here?" (found: optimal), then, for a hint to the full model, the best plan there.
     hint = relaxation.best
     best_per_town = top_per_group(values, pairs["t"].to_numpy(), RESTRICTED_TOP_K)
     for keep, floor, share in ((relaxation.support, target, 1.0), (relaxation.seen | best_per_town, target, 1.0),
                                (relaxation.seen | best_per_town, None, HINT_SHARE)):
-        if hint is not None:
-            keep = keep | hint
-        restricted = base.build(pairs[keep])
-        if hint is not None:
-            _hint(restricted, hint[keep])
-        _cap_objective(restricted, target, floor)
-        _, chosen = _run_cp_sat(base, restricted, workers=1, presolve=False, share=share)
-        if chosen is not None:
-            plan = np.zeros(len(pairs), dtype=bool)
-            plan[np.flatnonzero(keep)[chosen]] = True
+        plan = restricted(keep, target, floor, share, hint)
+        if plan is not None:
             if int(values[plan].sum()) >= target:
                 return base.plan_result(Status.OPTIMAL, pairs, plan, bound, "restricted")
             if hint is None or int(values[plan].sum()) > int(values[hint].sum()):
