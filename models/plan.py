@@ -103,6 +103,10 @@ class SolveResult(BaseModel):
     message: str = ""
     conflicts: tuple[Conflict, ...] = ()
     stages: tuple[StageResult, ...] = Field((), description="Lexicographic objectives: each stage's value, in order.")
+    prices: dict[str, float] = Field(default_factory=dict, description=(
+        "Network path: the Lagrangian multiplier of each side row at the bound (city quotas `tier_quota:<city>:"
+        "<tier>`, change caps `continuity`/`baseline`, `lead_counts:<key>`), in points per town: what one more "
+        "town on the row would be worth. Pass them to `solve(prices=...)` of a similar scenario to start there."))
 
     @property
     def has_plan(self) -> bool:

@@ -36,7 +36,7 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
     every supply check pass), so the pins are not checked."""
     conflicts = [] if scenario.policy.allow_unassigned else _pins(scenario, pairs)
     broken_pins = {c.entities[1] for c in conflicts if c.rules[0] is Rule.PINS and len(c.entities) == 2}
-    covered = set(pairs["town_id"])
+    covered = set(pairs["town_id"].unique())  # iterating 53k strings through pandas took 30 ms
     for town in scenario.key_towns:
         if town.town_id not in covered and town.town_id not in broken_pins:
             conflicts.append(Conflict(

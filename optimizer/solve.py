@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -81,7 +81,7 @@ def solver_parameters(settings: SolverSettings) -> dict[str, float | int | bool]
 def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int | None = None,
           seed: int | None = None, deterministic: bool | None = None, presolve: bool | None = None,
           method: Method | None = None, progress: ProgressCallback | None = None,
-          groups: bool = True) -> SolveResult:
+          groups: bool = True, prices: Mapping[str, float] | None = None) -> SolveResult:
     """Find the plan of highest objective (README formula) obeying every rule, or say why there is none.
 
     Arguments left as ``None`` take the scenario's ``solver`` block. ``method="auto"`` tries the network path
@@ -91,6 +91,8 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
     When the scenario forms groups, each town's member units are then chosen around its lead
     (:func:`optimizer.teams.groups.compose_groups`) and carried in ``plan.assignments[i].members``;
     ``groups=False`` returns the leads alone (for callers that compare lead plans, e.g. re-solves).
+    ``prices`` (the :attr:`SolveResult.prices` of a similar scenario) start the network path's Lagrangian search
+    there: fewer evaluations, the same optimum, possibly another of several equally good plans.
 
     >>> from optimizer import load_scenario, solve
     >>> result = solve(load_scenario("scenarios/tiny/scenario.yaml"), time_limit=10, seed=0)
@@ -100,7 +102,7 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
     if scenario.policy.objective_stages:  # one exact weighted solve (optimizer.lexicographic)
         return solve_lexicographic(scenario, partial(
             solve, time_limit=time_limit, workers=workers, seed=seed, deterministic=deterministic,
-            presolve=presolve, method=method, progress=progress))
+            presolve=presolve, method=method, progress=progress, prices=prices))
     settings = settings_for(scenario, time_limit=time_limit, workers=workers, seed=seed,
                             deterministic=deterministic, presolve=presolve, method=method)
     start = time.perf_counter()
@@ -115,7 +117,7 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
     if conflicts:
         return base.result(Status.INFEASIBLE, conflicts=tuple(conflicts),
                            message="the pre-solve checks prove that no plan exists")
-    leads = _cp_sat(base, base.build(), path="cp-sat") if settings.method == "cp-sat" else _network_path(base)
+    leads = _cp_sat(base, base.build(), path="cp-sat") if settings.method == "cp-sat" else _network_path(base, prices)
     return with_groups(scenario, leads, time_limit=settings.time_limit) if groups else leads
 
 
@@ -171,7 +173,7 @@ class _Base:
                            gap=max(0.0, (bound - objective) / max(1.0, abs(objective))))
 
 
-def _network_path(base: _Base) -> SolveResult:
+def _network_path(base: _Base, prices: Mapping[str, float] | None) -> SolveResult:
     """Flow + Lagrangian bound; certified, or closed by a restricted CP-SAT, or handed to the full CP-SAT."""
     pairs = base.pairs
     rows = side_rows(base.scenario, pairs)
@@ -202,7 +204,9 @@ def _network_path(base: _Base) -> SolveResult:
         early.extend([] if plan is None else [plan])
         return plan
 
-    relaxation = relax(base.scenario, pairs, primal=primal)
+    relaxation = relax(base.scenario, pairs, primal=primal, start=prices)
+    if relaxation is not None:
+        base.common["prices"] = relaxation.prices
     if relaxation is None:
         return base.result(Status.INFEASIBLE, path="network", conflicts=(Conflict(
             rules=(Rule.COVERAGE, Rule.TIER_QUOTA, Rule.CAPACITY, Rule.ELIGIBILITY),
