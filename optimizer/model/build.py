@@ -10,11 +10,12 @@ from ortools.sat.python import cp_model
 
 from models import Rule, Scenario
 
+from . import frames
 from .capacity import define_capacity
 from .context import ModelContext
 from .continuity import define_continuity, keeps, mark
 from .coverage import define_coverage
-from .eligibility import eligible_pairs
+from .eligibility import eligible_indices, pair_frame
 from .lead_counts import define_lead_counts
 from .objective import define_objective, pair_values
 from .pins import allowed_by_pins
@@ -38,16 +39,20 @@ class BuiltModel:
 def candidate_pairs(scenario: Scenario) -> tuple[pd.DataFrame, dict[Rule, int]]:
     """Eligible pairs of units that may lead (capacity > 0: member-only units get none) and that no priority rule
     or pin forbids, with their ``previous`` flag and objective ``value``; in the overconstrained mode also the
-    vacancy pairs (:mod:`.unassigned`)."""
-    pairs = eligible_pairs(scenario)
-    by_priority = allowed_by_priority(pairs, scenario.policy)
-    by_pins = allowed_by_pins(pairs, scenario)
-    leads = pairs["capacity"].to_numpy() > 0
+    vacancy pairs (:mod:`.unassigned`).
+
+    The pruning rules act on unit and town positions, so only the kept pairs' columns are ever gathered.
+    """
+    towns, units = frames.key_towns(scenario), frames.units(scenario)
+    u, t = eligible_indices(scenario, towns, units)
+    by_priority = allowed_by_priority(towns, units, u, t, scenario.policy)
+    by_pins = allowed_by_pins(scenario, u, t)
+    leads = units["capacity"].to_numpy()[u] > 0
     pruned = {Rule.PRIORITY: int((~by_priority).sum()), Rule.PINS: int((by_priority & ~by_pins).sum()),
               Rule.CAPACITY: int((by_priority & by_pins & ~leads).sum())}
-    pairs = pairs[by_priority & by_pins & leads].reset_index(drop=True)
+    pairs = pair_frame(towns, units, u, t, by_priority & by_pins & leads)
     for keep in keeps(scenario):
-        pairs[keep.column] = mark(pairs, keep)
+        pairs[keep.column] = mark(scenario, pairs, keep)
     pairs["value"] = pair_values(scenario, pairs)
     return with_vacancies(scenario, pairs), pruned
 

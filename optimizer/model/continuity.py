@@ -17,6 +17,7 @@ import pandas as pd
 
 from models import RelationshipKind, Rule, Scenario
 
+from . import frames
 from .context import ModelContext
 
 
@@ -52,19 +53,10 @@ def keeps(scenario: Scenario) -> list[Keep]:
             Keep(Rule.BASELINE, "baseline", baseline, as_count(policy.max_baseline_changes, len(baseline)))]
 
 
-def mark(pairs: pd.DataFrame, keep: Keep) -> np.ndarray:
-    """True for the pairs that repeat one of ``keep``'s leads (compared as one ``unit_id\ttown_id`` key, only for
-    the pairs of towns that have such a lead: a MultiIndex over every pair took a quarter second on 400k pairs)."""
-    if not keep.leads:
-        return np.zeros(len(pairs), dtype=bool)
-    towns = {town for _, town in keep.leads}
-    town_ids = pairs["town_id"].to_numpy()
-    candidates = np.flatnonzero(pd.Series(town_ids).isin(towns).to_numpy())
-    wanted = {f"{unit}\t{town}" for unit, town in keep.leads}
-    keys = pairs["unit_id"].to_numpy()[candidates].astype(str) + "\t" + town_ids[candidates].astype(str)
-    marked = np.zeros(len(pairs), dtype=bool)
-    marked[candidates] = pd.Series(keys).isin(wanted).to_numpy()
-    return marked
+def mark(scenario: Scenario, pairs: pd.DataFrame, keep: Keep) -> np.ndarray:
+    """True for the pairs that repeat one of ``keep``'s leads, found by their ``u`` and ``t`` positions
+    (:class:`.frames.Positions`): ``unit_id\ttown_id`` string keys took 80 ms on 700k pairs."""
+    return frames.positions(scenario).mask(pairs["u"].to_numpy(), pairs["t"].to_numpy(), keep.leads)
 
 
 def define_continuity(ctx: ModelContext) -> None:

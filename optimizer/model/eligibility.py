@@ -5,14 +5,16 @@ Only eligible pairs get a variable, so the rule is enforced by absence (missing 
 - a ``local`` unit only towns of its own city; a ``provincial`` unit any key town;
 - a unit with ``county_pairing`` relationships only towns in those counties.
 
-The pairs are enumerated in index space (unit → eligible cities → their towns) and the columns gathered with
-numpy: a pandas merge per tier copied every column of every pair and took seconds on 700k pairs.
+The pairs are enumerated in index space (unit → eligible cities → their towns) and the columns gathered by
+position: a pandas merge per tier copied every column of every pair and took seconds on 700k pairs, and building
+the string columns from object arrays made pandas check every element.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from models import Scenario, Tier
 
@@ -29,22 +31,51 @@ TOWN_COLUMNS = {"town_id": "town_id", "town_city": "city", "county": "county", "
 def eligible_pairs(scenario: Scenario) -> pd.DataFrame:
     """All eligible pairs, sorted by (town, unit) position so the model is built in a stable order."""
     towns, units = frames.key_towns(scenario), frames.units(scenario)
-    u, t = _eligible_indices(scenario, towns, units)
-    order = np.lexsort((u, t))
-    u, t = u[order], t[order]
-    columns = {"u": u, "t": t}
-    for name, source in UNIT_COLUMNS.items():
-        columns[name] = units[source].to_numpy()[u]
-    for name, source in TOWN_COLUMNS.items():
-        columns[name] = towns[source].to_numpy()[t]
-    return pd.DataFrame({name: columns[name] for name in PAIR_COLUMNS})
+    u, t = eligible_indices(scenario, towns, units)
+    return pair_frame(towns, units, u, t)
 
 
-def _eligible_indices(scenario: Scenario, towns: pd.DataFrame, units: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Unit and town positions of every eligible pair (unsorted)."""
+def eligible_indices(scenario: Scenario, towns: pd.DataFrame, units: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Unit and town positions of every eligible pair, sorted by (town, unit): enumerated town by town from the
+    units eligible in its city, so no sort is needed, and before any column is gathered, so that the rules that
+    prune pairs act on positions."""
     city_codes, town_city = np.unique(towns["city"].to_numpy(dtype=object).astype(str), return_inverse=True)
-    by_city = np.argsort(town_city, kind="stable")
-    starts = np.searchsorted(town_city[by_city], np.arange(len(city_codes) + 1))
+    block_u, block_c = _unit_cities(scenario, city_codes)
+    by_city = np.argsort(block_c, kind="stable")  # units of each city in unit order
+    starts = np.searchsorted(block_c[by_city], np.arange(len(city_codes) + 1))
+    sizes = (starts[1:] - starts[:-1])[town_city]
+    t = np.repeat(np.arange(len(towns), dtype=np.int64), sizes)
+    u = block_u[by_city][_runs(starts[town_city], sizes)]
+    return _within_paired_counties(scenario, towns, units, u, t)
+
+
+def pair_frame(towns: pd.DataFrame, units: pd.DataFrame, u: np.ndarray, t: np.ndarray,
+               rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The :data:`PAIR_COLUMNS` of the eligible pairs ``(u, t)``, or of those selected by the mask ``rows``.
+
+    Each column is taken from its table's own array (``str`` columns stay ``str``, without pandas re-checking
+    every element); only with no eligible pair at all do the text columns come out ``object``, as pandas
+    leaves empty object arrays. Every array is new, so the frame takes them without a copy.
+    """
+    typed = len(u) > 0
+    if rows is not None:
+        u, t = u[rows], t[rows]
+    columns = {"u": u, "t": t}
+    for table, positions, names in ((units, u, UNIT_COLUMNS), (towns, t, TOWN_COLUMNS)):
+        for name, source in names.items():
+            columns[name] = _take(table[source], positions, typed)
+    return pd.DataFrame({name: columns[name] for name in PAIR_COLUMNS}, copy=False)
+
+
+def _take(column: pd.Series, positions: np.ndarray, typed: bool) -> np.ndarray | ExtensionArray:
+    """``column`` at ``positions``: a ``str`` column as ``str`` (unless ``typed`` is False), any other as numpy."""
+    if typed and isinstance(column.dtype, pd.StringDtype):
+        return column.array.take(positions)
+    return column.to_numpy()[positions]
+
+
+def _unit_cities(scenario: Scenario, city_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(unit position, city code) of every city whose towns a unit may lead, by tier and counterparts."""
     code = {city: i for i, city in enumerate(city_codes)}
     targets: dict[str, list[int]] = {}
     for c in scenario.counterparts:
@@ -53,20 +84,27 @@ def _eligible_indices(scenario: Scenario, towns: pd.DataFrame, units: pd.DataFra
     every_city = list(range(len(city_codes)))
     blocks_u: list[int] = []
     blocks_c: list[int] = []
-    for position, (tier, city) in enumerate(zip(units["tier"], units["city"], strict=True)):
-        if tier == Tier.PROVINCIAL.value:
+    for position, unit in enumerate(scenario.units):
+        if unit.tier is Tier.PROVINCIAL:
             cities = every_city
-        elif tier == Tier.LOCAL.value:
-            cities = [code[city]] if city in code else []
+        elif unit.tier is Tier.LOCAL:
+            cities = [code[unit.city]] if unit.city in code else []
         else:
-            cities = sorted(set(targets.get(city, [])))
+            cities = sorted(set(targets.get(unit.city or "", [])))
         blocks_u.extend([position] * len(cities))
         blocks_c.extend(cities)
-    block_u, block_c = np.array(blocks_u, dtype=np.int64), np.array(blocks_c, dtype=np.int64)
-    sizes = starts[block_c + 1] - starts[block_c]
-    u = np.repeat(block_u, sizes)
-    offset = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    t = by_city[np.repeat(starts[block_c], sizes) + offset]
+    return np.array(blocks_u, dtype=np.int64), np.array(blocks_c, dtype=np.int64)
+
+
+def _runs(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """``starts[i], starts[i] + 1, …`` (``sizes[i]`` of them) for every i, concatenated."""
+    offset = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return np.repeat(starts, sizes) + offset
+
+
+def _within_paired_counties(scenario: Scenario, towns: pd.DataFrame, units: pd.DataFrame, u: np.ndarray,
+                            t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``(u, t)`` without those of a unit with county pairings to a town outside its counties."""
     pairings = frames.county_pairings(scenario)
     if pairings.empty:
         return u, t
@@ -78,5 +116,8 @@ def _eligible_indices(scenario: Scenario, towns: pd.DataFrame, units: pd.DataFra
     allowed = np.array([unit_pos[x] * len(county_codes) + county_code[c]
                         for x, c in zip(pairings["unit_id"], pairings["county"], strict=True) if c in county_code],
                        dtype=np.int64)
-    keep = ~paired[u] | np.isin(u * len(county_codes) + town_county[t], allowed)
+    check = np.flatnonzero(paired[u])
+    outside = ~np.isin(u[check] * len(county_codes) + town_county[t[check]], allowed)
+    keep = np.ones(len(u), dtype=bool)
+    keep[check[outside]] = False
     return u[keep], t[keep]

@@ -8,19 +8,22 @@ checks name it.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from models import PinAction, Scenario
 
+from . import frames
 
-def allowed_by_pins(pairs: pd.DataFrame, scenario: Scenario) -> np.ndarray:
-    """Boolean mask over ``pairs``: True where no ban forbids the pair and no pin claims its town for another."""
+
+def allowed_by_pins(scenario: Scenario, u: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Boolean mask over the pairs of unit positions ``u`` and key-town positions ``t``: True where no ban forbids
+    the pair and no pin claims its town for another unit."""
     if not scenario.pins:
-        return np.ones(len(pairs), dtype=bool)
-    key = pd.MultiIndex.from_frame(pairs[["unit_id", "town_id"]])
-    bans = [(p.unit_id, p.town_id) for p in scenario.pins if p.action is PinAction.BAN]
-    pinned = {p.town_id: p.unit_id for p in scenario.pins if p.action is PinAction.PIN}
-    banned = key.isin(bans) if bans else np.zeros(len(pairs), dtype=bool)
-    pinned_unit = pairs["town_id"].map(pinned)
-    other = (pinned_unit.notna() & (pinned_unit != pairs["unit_id"])).to_numpy()
-    return ~banned & ~other
+        return np.ones(len(u), dtype=bool)
+    at = frames.positions(scenario)
+    banned = at.mask(u, t, [(p.unit_id, p.town_id) for p in scenario.pins if p.action is PinAction.BAN])
+    pinned_unit = np.full(len(at.town), -1, dtype=np.int64)  # -1: not pinned; len(units): pinned to no known unit
+    for p in scenario.pins:
+        if p.action is PinAction.PIN and p.town_id in at.town:
+            pinned_unit[at.town[p.town_id]] = at.unit.get(p.unit_id, len(at.unit))
+    claimed = pinned_unit[t]
+    return ~banned & ((claimed < 0) | (claimed == u))
