@@ -115,3 +115,25 @@ def test_fingerprint_ignores_how_the_files_are_saved(tmp_path: Path) -> None:
         "sz-futian,", '"sz-futian" ,')
     units.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
     assert load_scenario(folder / "scenario.yaml").fingerprint() == load_scenario(SCENARIOS[0]).fingerprint()
+
+
+def test_fingerprint_is_the_hash_of_the_whole_json_with_shared_rows() -> None:
+    """Assembled field by field with tables cached under their rows' identities, the fingerprint is still the
+    SHA-256 of ``model_dump_json``: for a base, for variants sharing its rows, and with one row replaced."""
+    import hashlib
+
+    from optimizer.grid import apply
+
+    def reference(s: Scenario) -> str:
+        return hashlib.sha256(s.model_dump_json(exclude={"sources", "name", "description"}).encode()).hexdigest()
+
+    base = load_scenario(SCENARIOS[1])
+    assert base.fingerprint() == reference(base)
+    unit = base.units[0].unit_id
+    for settings_ in ({"policy.distance_weight": 0.4}, {f"capacity.{unit}": 9}, {"remove_units": [unit]}):
+        variant = apply(base, settings_)
+        assert variant.fingerprint() == reference(variant) != base.fingerprint(), settings_
+    middle = len(base.cadres) // 2  # same first and last rows: only the identity check sees the change
+    older = base.cadres[middle].model_copy(update={"age": base.cadres[middle].age + 1})
+    changed = base.model_copy(update={"cadres": (*base.cadres[:middle], older, *base.cadres[middle + 1:])})
+    assert changed.fingerprint() == reference(changed) != base.fingerprint()
