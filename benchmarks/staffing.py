@@ -266,6 +266,19 @@ def _cp_sat(arcs: Any, time_limit: float) -> tuple[str, float | None, float | No
     return name, solver.objective_value if found else None, solver.best_objective_bound, seconds
 
 
+def spawn(instance: str, solver: str, time_limit: float) -> dict[str, Any] | None:
+    """:func:`run_one` in a child process (fresh memory high-water mark); None, with the error printed, when it
+    fails."""
+    done = subprocess.run([sys.executable, __file__, "--child", instance, solver, "--time-limit", str(time_limit)],
+                          capture_output=True, text=True, check=False)
+    line = next((ln for ln in done.stdout.splitlines() if ln.startswith(RESULT)), None)
+    if line is None:
+        print(f"{instance} {solver}: failed\n{done.stderr[-2000:]}")
+        return None
+    result: dict[str, Any] = json.loads(line[len(RESULT):])
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     from benchmarks.generate import STAFFING_INSTANCES
@@ -280,13 +293,9 @@ def main() -> int:
     results = []
     for instance in args.instances.split(","):
         for solver in args.solvers.split(","):
-            done = subprocess.run([sys.executable, __file__, "--child", instance, solver, "--time-limit",
-                                   str(args.time_limit)], capture_output=True, text=True, check=False)
-            line = next((ln for ln in done.stdout.splitlines() if ln.startswith(RESULT)), None)
-            if line is None:
-                print(f"{instance} {solver}: failed\n{done.stderr[-2000:]}")
+            result = spawn(instance, solver, args.time_limit)
+            if result is None:
                 continue
-            result = json.loads(line[len(RESULT):])
             results.append(result)
             print(f"{instance:10} {solver:9} cadres {result['cadres']:6} arcs {result['arcs']:7}  "
                   f"build {result['build_seconds']:7.3f} s  solve {result['solve_seconds']:8.3f} s  "
