@@ -36,7 +36,7 @@ from ortools.graph.python import min_cost_flow
 from ortools.sat.python import cp_model
 from pydantic import BaseModel, ConfigDict, Field
 
-from models import Conflict, Plan, RelationshipKind, Rule, Scenario, SolveResult, Status, Tier, Town, UnitKind
+from models import Conflict, Plan, RelationshipKind, Rule, Scenario, SolveResult, Status, Tier, Town, Unit, UnitKind
 from models.policy import MemberRule
 
 from ..model.objective import haversine_km
@@ -44,6 +44,8 @@ from ..model.objective import haversine_km
 Method = Literal["auto", "flow", "cp-sat"]
 STRENGTH_COST = 6
 """A membership costs ``STRENGTH_COST − strength`` points (1 to 5)."""
+KINDS = list(UnitKind)
+"""Unit kinds by position (a pair's ``kind`` code)."""
 EXAMPLES = 5
 """Towns or units named in one conflict message (all of them are in its ``entities``)."""
 
@@ -77,13 +79,20 @@ def composes_groups(scenario: Scenario) -> bool:
 
 @dataclass
 class _Problem:
-    """Targets (plan towns), member-capable units, eligible (unit, target) pairs and the rules of each target."""
+    """Targets (plan towns), member-capable units, eligible (unit, target) pairs and the rules of each target.
+
+    Pairs are parallel arrays of positions (``u`` in ``units``, ``t`` in ``towns``) sorted by (t, u), so each
+    target's pairs are contiguous and in unit file order."""
 
     scenario: Scenario
     towns: list[Town]                 # targets in town file order
     leads: list[str]                  # lead unit id per target
-    units: pd.DataFrame               # u, unit_id, name, tier, unit_city, kind, strength, member_capacity, ...
-    pairs: pd.DataFrame               # u, t, kind, value, previous (sorted by t, u)
+    units: list[Unit]                 # units with member_capacity > 0, in file order
+    u: np.ndarray                     # per pair: unit position
+    t: np.ndarray                     # per pair: target position
+    kind: np.ndarray                  # per pair: the unit's kind as a position in KINDS
+    value: np.ndarray                 # per pair: value(m, t) (module docstring)
+    previous: np.ndarray              # per pair: whether the unit was a member of the target's group before
     rules: list[list[int]]            # per target: indices of the member rules selecting it
     previous_total: int = 0
 
@@ -214,70 +223,79 @@ def _problem(scenario: Scenario, plan: Plan) -> _Problem:
     unit_of = {u.unit_id: u for u in scenario.units}
     towns = [t for t in scenario.towns if t.town_id in lead and lead[t.town_id] in unit_of]
     leads = [lead[t.town_id] for t in towns]
-    targets = pd.DataFrame({
-        "t": range(len(towns)), "town_id": [t.town_id for t in towns], "town_city": [t.city for t in towns],
-        "county": [t.county for t in towns], "lead_id": leads,
-        "lead_city": [unit_of[u].city or "" for u in leads],
-        "town_lon": [t.lon for t in towns], "town_lat": [t.lat for t in towns]})
-    rows = [(u.unit_id, u.name, u.tier.value, u.city or "", u.kind.value, u.strength, u.member_capacity,
-             u.min_memberships, u.lon, u.lat) for u in scenario.units if u.member_capacity > 0]
-    units = pd.DataFrame(rows, columns=["unit_id", "name", "tier", "unit_city", "kind", "strength", "member_capacity",
-                                        "min_memberships", "unit_lon", "unit_lat"])
-    units["u"] = range(len(units))
-    u, t = _eligible(scenario, units, targets)
-    pairs = pd.DataFrame({"u": u, "t": t})
-    for column in ("unit_id", "kind", "strength", "unit_lon", "unit_lat"):
-        pairs[column] = units[column].to_numpy()[u]
-    for column in ("town_id", "town_lon", "town_lat"):
-        pairs[column] = targets[column].to_numpy()[t]
-    previous = _previous_members(scenario)
-    target_ids = set(targets["town_id"])
-    pairs["previous"] = pd.MultiIndex.from_arrays([pairs["unit_id"], pairs["town_id"]]).isin(sorted(previous))
+    units = [u for u in scenario.units if u.member_capacity > 0]
+    u, t = _eligible(scenario, units, towns, [unit_of[x] for x in leads])
+    previous_pairs = _previous_members(scenario)
+    previous = _is_previous(units, towns, previous_pairs, u, t)
     policy = scenario.policy
-    value = (policy.groups.member_continuity_weight * pairs["previous"].to_numpy(dtype=np.int64)
-             - (STRENGTH_COST - pairs["strength"].to_numpy(dtype=np.int64)))
-    if policy.distance_weight > 0 and len(pairs):
-        km = haversine_km(pairs["unit_lon"], pairs["unit_lat"], pairs["town_lon"], pairs["town_lat"])
+    strength = np.array([x.strength for x in units], dtype=np.int64)
+    value = policy.groups.member_continuity_weight * previous.astype(np.int64) - (STRENGTH_COST - strength[u])
+    if policy.distance_weight > 0 and len(u):
+        unit_at = np.array([(x.lon, x.lat) for x in units], dtype=float).reshape(-1, 2)[u]
+        town_at = np.array([(x.lon, x.lat) for x in towns], dtype=float).reshape(-1, 2)[t]
+        km = haversine_km(unit_at[:, 0], unit_at[:, 1], town_at[:, 0], town_at[:, 1])
         value -= np.rint(policy.distance_weight * km).astype(np.int64)
-    pairs["value"] = value
+    kind = np.array([KINDS.index(x.kind) for x in units], dtype=np.int64)[u]
     rules = [[i for i, rule in enumerate(policy.groups.member_rules) if selects(rule, town)] for town in towns]
-    return _Problem(scenario=scenario, towns=towns, leads=leads, units=units, pairs=pairs, rules=rules,
-                    previous_total=sum(t in target_ids for _, t in previous))
+    target_ids = {x.town_id for x in towns}
+    return _Problem(scenario=scenario, towns=towns, leads=leads, units=units, u=u, t=t, kind=kind, value=value,
+                    previous=previous, rules=rules, previous_total=sum(t in target_ids for _, t in previous_pairs))
 
 
-def _eligible(scenario: Scenario, units: pd.DataFrame, targets: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _is_previous(units: list[Unit], towns: list[Town], previous: set[tuple[str, str]], u: np.ndarray,
+                 t: np.ndarray) -> np.ndarray:
+    """Per pair, whether it is a previous membership: pairs sorted by (t, u) have increasing keys t·|units| + u,
+    so each previous membership is found by binary search instead of matching string tuples."""
+    unit_pos = {x.unit_id: k for k, x in enumerate(units)}
+    town_pos = {x.town_id: k for k, x in enumerate(towns)}
+    keys = t * len(units) + u
+    wanted = np.array([town_pos[b] * len(units) + unit_pos[a] for a, b in previous
+                       if a in unit_pos and b in town_pos], dtype=np.int64)
+    flags = np.zeros(len(keys), dtype=bool)
+    if len(keys):
+        at = np.searchsorted(keys, wanted).clip(max=len(keys) - 1)
+        flags[at[keys[at] == wanted]] = True
+    return flags
+
+
+def _eligible(scenario: Scenario, units: list[Unit], towns: list[Town],
+              leads: list[Unit]) -> tuple[np.ndarray, np.ndarray]:
     """Eligible (member unit, target) pairs as position arrays ``u, t``, sorted by (t, u): the lead-eligibility
     rules, not the lead itself, and (``members_share_lead_city``) PRD and local members only with a lead of their
-    own city."""
-    counterparts = pd.DataFrame([(c.prd_city, c.target_city) for c in scenario.counterparts],
-                                columns=["prd_city", "target_city"])
-    tier = units["tier"].to_numpy()
-    by_city = units[["u", "unit_city"]]
-    place = targets[["t", "town_city"]]
-    provincial = np.flatnonzero(tier == Tier.PROVINCIAL.value)
-    local = by_city[tier == Tier.LOCAL.value].merge(place, left_on="unit_city", right_on="town_city")
-    prd = (by_city[tier == Tier.PRD.value].merge(counterparts, left_on="unit_city", right_on="prd_city")
-           .merge(place, left_on="target_city", right_on="town_city"))
-    u = np.concatenate([np.repeat(provincial, len(targets)), local["u"].to_numpy(), prd["u"].to_numpy()])
-    t = np.concatenate([np.tile(np.arange(len(targets)), len(provincial)), local["t"].to_numpy(), prd["t"].to_numpy()])
-    u, t = u.astype(np.int64), t.astype(np.int64)
-    keep = units["unit_id"].to_numpy()[u] != targets["lead_id"].to_numpy()[t]
-    position = dict(zip(units["unit_id"], units["u"], strict=True))
-    county_codes, counties = pd.factorize(targets["county"])
-    code = {county: k for k, county in enumerate(counties)}
-    paired = [(position[r.unit_id], code.get(r.county, -1)) for r in scenario.relationships
-              if r.kind is RelationshipKind.COUNTY_PAIRING and r.unit_id in position]
+    own city. A target × unit mask (a few million cells at province scale) whose nonzero cells come out in
+    (t, u) order, with no join or sort."""
+    cities = {c: k for k, c in enumerate(dict.fromkeys(
+        [x.city or "" for x in units] + [x.city for x in towns] + [x.city or "" for x in leads]))}
+    unit_city = np.array([cities[x.city or ""] for x in units], dtype=np.int64)
+    provincial = np.array([x.tier is Tier.PROVINCIAL for x in units], dtype=bool)
+    allowed = np.zeros((len(cities), len(units)), dtype=bool)   # town city × unit: the tier's cities
+    allowed[:, provincial] = True
+    local = np.flatnonzero(np.array([x.tier is Tier.LOCAL for x in units], dtype=bool))
+    allowed[unit_city[local], local] = True
+    prd_targets: dict[int, list[int]] = {}
+    for c in scenario.counterparts:
+        if c.prd_city in cities and c.target_city in cities:
+            prd_targets.setdefault(cities[c.prd_city], []).append(cities[c.target_city])
+    for k in np.flatnonzero(np.array([x.tier is Tier.PRD for x in units], dtype=bool)):
+        allowed[np.array(prd_targets.get(int(unit_city[k]), []), dtype=np.int64), k] = True
+    ok = allowed[np.array([cities[x.city] for x in towns], dtype=np.int64)]
+    position = {x.unit_id: k for k, x in enumerate(units)}
+    led = np.array([(t, position[x.unit_id]) for t, x in enumerate(leads) if x.unit_id in position],
+                   dtype=np.int64).reshape(-1, 2)
+    ok[led[:, 0], led[:, 1]] = False
+    paired: dict[int, set[str]] = {}
+    for r in scenario.relationships:
+        if r.kind is RelationshipKind.COUNTY_PAIRING and r.unit_id in position:
+            paired.setdefault(position[r.unit_id], set()).add(r.county or "")
     if paired:
-        is_paired = np.zeros(len(units), dtype=bool)
-        is_paired[[p for p, _ in paired]] = True
-        allowed = np.isin(u * (len(counties) + 1) + county_codes[t], [p * (len(counties) + 1) + c for p, c in paired])
-        keep &= ~is_paired[u] | allowed
+        counties = np.array([x.county for x in towns], dtype=object)
+        for k, allowed_counties in paired.items():
+            ok[:, k] &= np.isin(counties, list(allowed_counties))
     if scenario.policy.groups.members_share_lead_city:
-        keep &= (tier[u] == Tier.PROVINCIAL.value) | (
-            units["unit_city"].to_numpy()[u] == targets["lead_city"].to_numpy()[t])
-    u, t = u[keep], t[keep]
-    order = np.lexsort((u, t))
-    return u[order], t[order]
+        lead_city = np.array([cities[x.city or ""] for x in leads], dtype=np.int64)
+        ok &= provincial | (unit_city == lead_city[:, None])
+    t, u = np.nonzero(ok)
+    return u.astype(np.int64), t.astype(np.int64)
 
 
 # ---------------------------------------------------------------- pre-solve counting: proofs in policy words
@@ -296,25 +314,20 @@ def _prechecks(problem: _Problem) -> list[Conflict]:
                         f"{policy.max_members}",
                 message_zh=f"成员规则 {i + 1} 要求至少 {rule.min} 个成员单位，但 max_members 只允许 {policy.max_members} 个"))
     conflicts += _clashing_rules(problem)
-    pairs = problem.pairs
-    counts = pairs.groupby(["t", "kind"]).size().to_dict()
+    counts = np.bincount(problem.t * len(KINDS) + problem.kind,
+                         minlength=len(problem.towns) * len(KINDS)).reshape(-1, len(KINDS))   # target × kind
     for i, rule in enumerate(policy.member_rules):
-        short = []
-        for t, rules in enumerate(problem.rules):
-            have = sum(counts.get((t, kind.value), 0) for kind in rule.kinds)
-            if i in rules and have < rule.min:
-                short.append((t, have))
+        have = counts[:, [KINDS.index(kind) for kind in rule.kinds]].sum(axis=1)
+        short = [(t, int(have[t])) for t, rules in enumerate(problem.rules) if i in rules and have[t] < rule.min]
         if short:
             conflicts.append(_too_few_candidates(problem, i, rule, short))
-    per_unit = pairs.groupby("u").size()
-    needy = problem.units[problem.units["min_memberships"] > problem.units["u"].map(per_unit).fillna(0)]
-    if len(needy):
-        have = needy["u"].map(per_unit).fillna(0).astype(int)
-        listed = [f"{row.name} ({row.unit_id}) {h} of {row.min_memberships}"
-                  for row, h in zip(needy.itertuples(), have, strict=True)]
+    per_unit = np.bincount(problem.u, minlength=len(problem.units))
+    needy = [(unit, int(h)) for unit, h in zip(problem.units, per_unit, strict=True) if unit.min_memberships > h]
+    if needy:
+        listed = [f"{unit.name} ({unit.unit_id}) {h} of {unit.min_memberships}" for unit, h in needy]
         conflicts.append(Conflict(
-            rules=(Rule.GROUPS,), entities=tuple(needy["unit_id"]),
-            figures={"units": len(needy), "shortfall": int((needy["min_memberships"] - have).sum())},
+            rules=(Rule.GROUPS,), entities=tuple(unit.unit_id for unit, _ in needy),
+            figures={"units": len(needy), "shortfall": sum(unit.min_memberships - h for unit, h in needy)},
             message=f"{_count(len(needy), 'unit')} must join more groups (min_memberships) than they are eligible for "
                     f"(eligible groups of min_memberships): {_examples(listed)}; {_eligibility_note(problem)[0]}",
             message_zh=f"{len(needy)} 个单位须参与的组团数（min_memberships）多于其可参与的组团数：{_examples(listed)}；"
@@ -381,18 +394,15 @@ def _flow(problem: _Problem) -> _Solution | None:
     target root (``max_members``) → sink; a free source → sink arc takes the unused capacity.
     """
     rules = problem.scenario.policy.groups.member_rules
-    pairs = problem.pairs
-    infinite = len(pairs) + 1
-    net = _Network(big=int(np.abs(pairs["value"].to_numpy()).sum()) + 1)
+    infinite = len(problem.u) + 1
+    net = _Network(big=int(np.abs(problem.value).sum()) + 1)
     source, sink = net.node(), net.node()
-    unit_node = {int(u): net.node() for u in problem.units["u"]}
-    for row in problem.units.itertuples():
-        net.bounded(source, unit_node[row.u], int(row.min_memberships), int(row.member_capacity),
-                    ("unit", int(row.u), 0))
+    unit_nodes = np.array([net.node() for _ in problem.units], dtype=np.int64)
+    for u, unit in enumerate(problem.units):
+        net.bounded(source, int(unit_nodes[u]), unit.min_memberships, unit.member_capacity, ("unit", u, 0))
     max_members = problem.scenario.policy.groups.max_members
     trees: dict[tuple[int, ...], _Tree | None] = {}
-    kinds = [k.value for k in UnitKind]
-    leaf = np.zeros((len(problem.rules), len(kinds)), dtype=np.int64)   # target × kind → the node its pairs enter
+    leaf = np.zeros((len(problem.rules), len(KINDS)), dtype=np.int64)   # target × kind → the node its pairs enter
     for t, selected in enumerate(problem.rules):
         if tuple(selected) not in trees:
             trees[tuple(selected)] = _laminar([(i, rules[i]) for i in selected])
@@ -407,15 +417,14 @@ def _flow(problem: _Problem) -> _Solution | None:
             net.bounded(rule_node[i], root if parent is None else rule_node[parent], rules[i].min,
                         infinite if high is None else high, ("rule", t, i))
         for kind, lowest in tree.leaf.items():
-            leaf[t, kinds.index(kind)] = root if lowest is None else rule_node[lowest]
-    supply = int(problem.units["member_capacity"].sum())
+            leaf[t, KINDS.index(UnitKind(kind))] = root if lowest is None else rule_node[lowest]
+    supply = sum(unit.member_capacity for unit in problem.units)
     net.arc(source, sink, supply, 0)
     first_pair = len(net.tails)
-    unit_nodes = np.array([unit_node[u] for u in range(len(unit_node))], dtype=np.int64)
-    kind_codes = pd.Categorical(pairs["kind"], categories=kinds).codes
     flows = net.solve({source: supply, sink: -supply}, pair_arcs=(
-        unit_nodes[pairs["u"].to_numpy()], leaf[pairs["t"].to_numpy(), kind_codes], -pairs["value"].to_numpy()))
-    solution = _Solution(status=Status.OPTIMAL, chosen=flows[first_pair:first_pair + len(pairs)] == 1, path="flow")
+        unit_nodes[problem.u], leaf[problem.t, problem.kind], -problem.value))
+    solution = _Solution(status=Status.OPTIMAL, chosen=flows[first_pair:first_pair + len(problem.u)] == 1,
+                         path="flow")
     for index, (what, a, b) in net.required:
         missing = net.caps[index] - int(flows[index])
         if missing and what == "unit":
@@ -504,7 +513,7 @@ def _cp_sat(problem: _Problem, time_limit: float | None) -> _Solution:
 
     start = time.perf_counter()
     settings = settings_for(problem.scenario, time_limit=time_limit)
-    none = np.zeros(len(problem.pairs), dtype=bool)
+    none = np.zeros(len(problem.u), dtype=bool)
 
     def run(model: cp_model.CpModel) -> tuple[Any, cp_model.CpSolver]:
         solver = cp_model.CpSolver()
@@ -539,9 +548,8 @@ def _cp_model(problem: _Problem, slack: bool) -> tuple[cp_model.CpModel, list[cp
     variable, and the objective is the least total shortfall; else the bounds are hard and the objective is the
     best value."""
     rules = problem.scenario.policy.groups.member_rules
-    pairs = problem.pairs
     model = cp_model.CpModel()
-    x = [model.new_bool_var(f"x{i}") for i in range(len(pairs))]
+    x = [model.new_bool_var(f"x{i}") for i in range(len(problem.u))]
     shortfalls: list[tuple[cp_model.IntVar, tuple[str, int, int]]] = []
 
     def bound(index: np.ndarray, low: int, high: int | None, key: tuple[str, int, int]) -> None:
@@ -555,26 +563,25 @@ def _cp_model(problem: _Problem, slack: bool) -> tuple[cp_model.CpModel, list[cp
         if high is not None:
             model.add(total <= high)
 
-    empty = np.array([], dtype=np.int64)
-    by_unit = pairs.groupby("u").indices
-    for row in problem.units.itertuples():
-        bound(by_unit.get(row.u, empty), int(row.min_memberships), int(row.member_capacity), ("unit", int(row.u), 0))
-    by_target = pairs.groupby("t").indices
-    kinds = pairs["kind"].to_numpy()
+    for u, (unit, index) in enumerate(zip(problem.units, _indices(problem.u, len(problem.units)), strict=True)):
+        bound(index, unit.min_memberships, unit.member_capacity, ("unit", u, 0))
     max_members = problem.scenario.policy.groups.max_members
-    for t, selected in enumerate(problem.rules):
-        index = by_target.get(t, empty)
+    for t, (selected, index) in enumerate(zip(problem.rules, _indices(problem.t, len(problem.towns)), strict=True)):
         bound(index, 0, max_members, ("root", t, 0))
         for i in selected:
-            bound(index[np.isin(kinds[index], [k.value for k in rules[i].kinds])], rules[i].min, rules[i].max,
-                  ("rule", t, i))
+            bound(index[np.isin(problem.kind[index], [KINDS.index(k) for k in rules[i].kinds])], rules[i].min,
+                  rules[i].max, ("rule", t, i))
     if slack:
         model.minimize(cp_model.LinearExpr.sum([short for short, _ in shortfalls]))
     else:
-        values = pairs["value"].to_numpy()
-        used = np.flatnonzero(values)
-        model.maximize(cp_model.LinearExpr.weighted_sum([x[i] for i in used.tolist()], values[used].tolist()))
+        used = np.flatnonzero(problem.value)
+        model.maximize(cp_model.LinearExpr.weighted_sum([x[i] for i in used.tolist()], problem.value[used].tolist()))
     return model, x, shortfalls
+
+
+def _indices(keys: np.ndarray, n: int) -> list[np.ndarray]:
+    """The pair indices of each key ``0 … n−1``, ascending (``[:n]``: no piece at all when ``n`` is 0)."""
+    return np.split(np.argsort(keys, kind="stable"), np.cumsum(np.bincount(keys, minlength=n))[:-1])[:n]
 
 
 # ---------------------------------------------------------------- result and conflicts
@@ -594,14 +601,12 @@ def _result(problem: _Problem, solution: _Solution, start: float) -> GroupResult
                            previous=problem.previous_total, path=solution.path,
                            message="the member units cannot meet the group rules: the best composition still "
                                    "leaves the shortfalls listed")
-    chosen = problem.pairs[solution.chosen]
-    order = {u.unit_id: k for k, u in enumerate(problem.scenario.units)}
-    members: dict[str, list[str]] = {}
-    for town_id, unit_id in zip(chosen["town_id"], chosen["unit_id"], strict=True):
-        members.setdefault(town_id, []).append(unit_id)
+    members: dict[str, list[str]] = {}   # pairs in (t, u) order: each group's members in unit file order
+    for t, u in zip(problem.t[solution.chosen].tolist(), problem.u[solution.chosen].tolist(), strict=True):
+        members.setdefault(problem.towns[t].town_id, []).append(problem.units[u].unit_id)
     return GroupResult(
-        status=solution.status, members={t: tuple(sorted(m, key=order.__getitem__)) for t, m in members.items()},
-        objective=int(chosen["value"].sum()), kept=int(chosen["previous"].sum()),
+        status=solution.status, members={t: tuple(m) for t, m in members.items()},
+        objective=int(problem.value[solution.chosen].sum()), kept=int(problem.previous[solution.chosen].sum()),
         seconds=time.perf_counter() - start, previous=problem.previous_total, path=solution.path)
 
 
@@ -626,11 +631,11 @@ def _shortfall_conflicts(problem: _Problem, solution: _Solution) -> list[Conflic
                        f"最优组团方案仍有 {len(short)} 个组团不足：{_examples(listed)}。请提高可参与的 {_kinds(rule)} 类单位的 "
                        "member_capacity、增加此类单位或降低该规则的 min"))
     if solution.unit_short:
-        units = problem.units.set_index("u")
-        listed = [f"{units.at[u, 'name']} ({units.at[u, 'unit_id']}) lacks {missing} of "
-                  f"{units.at[u, 'min_memberships']}" for u, missing in sorted(solution.unit_short.items())]
+        units = problem.units
+        listed = [f"{units[u].name} ({units[u].unit_id}) lacks {missing} of {units[u].min_memberships}"
+                  for u, missing in sorted(solution.unit_short.items())]
         conflicts.append(Conflict(
-            rules=(Rule.GROUPS,), entities=tuple(str(units.at[u, "unit_id"]) for u in sorted(solution.unit_short)),
+            rules=(Rule.GROUPS,), entities=tuple(units[u].unit_id for u in sorted(solution.unit_short)),
             figures={"units": len(solution.unit_short), "shortfall": sum(solution.unit_short.values())},
             message=f"{_count(len(solution.unit_short), 'unit')} cannot join as many groups as their "
                     "min_memberships: the "
