@@ -1,4 +1,4 @@
-"""``compose_groups`` returns what the pandas code before it returned.
+"""``compose_groups`` returns what the pandas code with −big lower-bound arcs before it returned.
 
 The earlier implementation is kept below as the reference (its pair table built by pandas merges, MultiIndex and
 groupby on string keys, its flow with every lower bound as an arc at cost −big, its CP-SAT model), sharing with
@@ -8,8 +8,12 @@ shipped scenario that forms groups, on Guangdong variants that need the shortfal
 
 - the pairs (positions, kinds, values, previous memberships), the pre-solve conflicts, the shortfalls and the
   CP-SAT model are identical;
-- the composition is identical: status, members, objective, kept memberships, conflicts (the flow network is
-  the same, arc for arc, so ortools breaks ties among equally valued memberships the same way).
+- the composition has the same status, objective, path and conflicts (shortfalls come from the same −big
+  network). The members, and with them the previous memberships kept, are the same unless several compositions
+  reach the optimum: the flow now meets lower bounds by node supplies, and ortools' cost scaling breaks ties
+  among equally valued memberships differently on the smaller costs (on Guangdong 543 of 600 groups differ, at
+  the same objective). Such members are checked to be another optimum: they pass the group audit and reach the
+  reference's objective.
 """
 
 from __future__ import annotations
@@ -29,14 +33,15 @@ from ortools.sat.python import cp_model
 from models import (
     Conflict, MemberRule, Plan, RelationshipKind, Rule, Scenario, Status, Tier, Town, UnitKind, load_scenario,
 )
-from optimizer import solve
+from optimizer import pairing_graph, solve
 from optimizer.model.objective import haversine_km
 from optimizer.teams import groups
 from optimizer.teams.groups import (
     STRENGTH_COST, GroupResult, _clashing_rules, _count, _eligibility_note, _examples, _kinds, _laminar,
     _previous_members, _rule_text, _Solution, _too_few_candidates, _town_text, _Tree, compose_groups,
-    composes_groups, selects,
+    composes_groups, group_value, selects,
 )
+from optimizer.teams.groups_audit import check_groups, group_structure
 from tests.test_groups import MAX_PAIRS, group_cases, oracle
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -399,12 +404,23 @@ def reference(scenario: Scenario, plan: Plan) -> GroupResult | None:
 
 
 def assert_same_composition(scenario: Scenario, plan: Plan) -> GroupResult:
-    """The reference's result, field for field (the solve time aside)."""
+    """Status, objective, previous memberships, path, conflicts and message as the reference's; the members and
+    the kept memberships too, or another optimum (module docstring) and the previous memberships it keeps (a
+    tie may keep another number of them, e.g. when ``member_continuity_weight`` is 0)."""
     result, expected = compose_groups(scenario, plan), reference(scenario, plan)
     if expected is None:
         assert result.path == "cp-sat"
         return result
-    assert result.model_dump(exclude={"seconds"}) == expected.model_dump(exclude={"seconds"})
+    tied = {"seconds", "members", "kept"}
+    assert result.model_dump(exclude=tied) == expected.model_dump(exclude=tied)
+    if result.members == expected.members:
+        assert result.kept == expected.kept
+    else:
+        assert result.status is Status.OPTIMAL and expected.objective is not None
+        grouped = plan.with_members(result.members)
+        assert check_groups(pairing_graph(scenario, grouped), scenario) == []
+        assert group_value(scenario, result.members) == expected.objective
+        assert group_structure(pairing_graph(scenario, grouped), scenario)["kept_previous_members"] == result.kept
     return result
 
 
