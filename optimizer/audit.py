@@ -57,11 +57,14 @@ def pairing_graph(scenario: Scenario, plan: Plan) -> nx.MultiDiGraph:
 
 
 def _out(g: nx.MultiDiGraph, node: Any, kind: str) -> list[Any]:
-    return [v for _, v, k in g.out_edges(node, data="kind") if k == kind] if node in g else []
+    """Heads of ``node``'s out-edges of ``kind``, one per edge (``g.out_edges(node, data="kind")`` filtered, read
+    from the adjacency dict: the edge views cost a third of an audit)."""
+    return [v for v, keys in g.succ[node].items() for d in keys.values() if d.get("kind") == kind] if node in g else []
 
 
 def _in(g: nx.MultiDiGraph, node: Any, kind: str) -> list[Any]:
-    return [u for u, _, k in g.in_edges(node, data="kind") if k == kind] if node in g else []
+    """Tails of ``node``'s in-edges of ``kind``, one per edge, as :func:`_out`."""
+    return [u for u, keys in g.pred[node].items() for d in keys.values() if d.get("kind") == kind] if node in g else []
 
 
 def expected_quotas(n: int, ratio: dict[str, int]) -> dict[str, int]:

@@ -19,11 +19,14 @@ Node = tuple[str, str]
 
 
 def _edges_in(g: nx.MultiDiGraph, node: Node, kind: str) -> list[Node]:
-    return [u for u, _, k in g.in_edges(node, data="kind") if k == kind] if node in g else []
+    """Tails of ``node``'s in-edges of ``kind``, one per edge (``g.in_edges(node, data="kind")`` filtered, read
+    from the adjacency dict: the edge views are slow)."""
+    return [u for u, keys in g.pred[node].items() for d in keys.values() if d.get("kind") == kind] if node in g else []
 
 
 def _edges_out(g: nx.MultiDiGraph, node: Node, kind: str) -> list[Node]:
-    return [v for _, v, k in g.out_edges(node, data="kind") if k == kind] if node in g else []
+    """Heads of ``node``'s out-edges of ``kind``, one per edge, as :func:`_edges_in`."""
+    return [v for v, keys in g.succ[node].items() for d in keys.values() if d.get("kind") == kind] if node in g else []
 
 
 def check_groups(g: nx.MultiDiGraph, scenario: Scenario) -> list[Violation]:
