@@ -22,7 +22,7 @@ FORBIDDEN = 1e15
 
 
 class Assignment:
-    """The dense assignment form of one network; ``solve(costs, active)`` as :meth:`FlowNetwork.solve`."""
+    """The dense assignment form of one network over all its pairs; ``solve(costs)`` as :meth:`FlowNetwork.solve`."""
 
     def __init__(self, pair_unit: np.ndarray, pair_town: np.ndarray, unit_tier: np.ndarray,
                  unit_capacity: np.ndarray, tier_supply: np.ndarray, n_towns: int) -> None:
@@ -47,15 +47,13 @@ class Assignment:
         self._pair_at = np.full(self.n * self.n, -1, dtype=np.int64)
         self._pair_at[self._entries] = pair_of_entry
 
-    def solve(self, costs: np.ndarray, active: np.ndarray | None = None) -> np.ndarray | None:
+    def solve(self, costs: np.ndarray) -> np.ndarray | None:
         """The chosen pairs of a cheapest perfect matching, or None when there is none (the network is then
         infeasible: no flow meets every town, quota and capacity)."""
         if not self.feasible:
             return None
         matrix = self._template.copy()
-        entries = self._entries if active is None else self._entries[active[self._pair_of_entry]]
-        matrix.flat[entries] = costs[self._pair_of_entry if active is None
-                                     else self._pair_of_entry[active[self._pair_of_entry]]]
+        matrix.flat[self._entries] = costs[self._pair_of_entry]
         rows, cols = linear_sum_assignment(matrix)
         if matrix[rows, cols].max(initial=0.0) >= FORBIDDEN:
             return None

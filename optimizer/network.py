@@ -127,10 +127,11 @@ class FlowNetwork:
 
     def solve(self, costs: np.ndarray, active: np.ndarray | None = None) -> np.ndarray | None:
         """Min-cost flow with the given integer cost per pair, over the ``active`` pairs only (default: all);
-        the chosen pairs, or None when the network has no feasible flow. Tight networks are solved as a dense
-        assignment problem (:mod:`.assignment`), the others by ortools' min-cost flow: the same optimum."""
-        if self._dense is not None:
-            return self._dense.solve(costs, active)
+        the chosen pairs, or None when the network has no feasible flow. A tight network over all its pairs is
+        solved as a dense assignment problem (:mod:`.assignment`); the others, and pruned subsets of any (whose
+        dense matrix would not shrink), by ortools' min-cost flow over their arcs: the same optimum."""
+        if self._dense is not None and active is None:
+            return self._dense.solve(costs)
         arcs = np.arange(self.n_pairs) if active is None else np.flatnonzero(active)
         flow = min_cost_flow.SimpleMinCostFlow()
         flow.add_arcs_with_capacity_and_unit_cost(self.unit_tier, 3 + np.arange(self.n_units), self.unit_capacity,

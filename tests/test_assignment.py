@@ -1,5 +1,5 @@
-"""The dense assignment form of the lead network (:mod:`optimizer.assignment`) against ortools' min-cost flow and
-networkx's network simplex: same feasibility and same optimal cost, for any integer costs and active pairs."""
+"""The dense assignment form of the lead network (:mod:`optimizer.assignment`) and ortools' min-cost flow (over all
+pairs and over pruned subsets) against networkx's network simplex: same feasibility and optimal cost, any costs."""
 
 from __future__ import annotations
 
@@ -39,12 +39,14 @@ def test_assignment_equals_min_cost_flow(g: Generated, seed: int) -> None:
     rng = np.random.default_rng(seed)
     costs = rng.integers(-10**7, 10**7, len(pairs))
     active = rng.random(len(pairs)) < rng.choice([0.5, 1.0])
-    expected = simplex_cost(dense, costs, active)
-    for net in (dense, flow):
-        chosen = net.solve(costs, None if active.all() else active)
+    everything = np.ones(len(pairs), dtype=bool)
+    # all pairs, and a pruned subset (as Kelley's pruned search; the dense network solves it as a flow)
+    for net, arcs in ((dense, everything), (dense, active), (flow, everything), (flow, active)):
+        expected = simplex_cost(dense, costs, arcs)
+        chosen = net.solve(costs, None if arcs.all() else arcs)
         assert (chosen is None) == (expected is None)
         if chosen is not None:
-            assert not (chosen & ~active).any()
+            assert not (chosen & ~arcs).any()
             assert np.bincount(net.pair_town[chosen], minlength=net.n_towns).tolist() == [1] * net.n_towns
             used = np.bincount(net.pair_unit[chosen], minlength=len(net.unit_capacity))
             assert (used <= net.unit_capacity).all()
