@@ -176,8 +176,6 @@ class _Base:
 def _network_path(base: _Base, prices: Mapping[str, float] | None) -> SolveResult:
     """Flow + Lagrangian bound; certified, or closed by a restricted CP-SAT, or handed to the full CP-SAT."""
     pairs = base.pairs
-    rows = side_rows(base.scenario, pairs)
-    base.rows = len(base.scenario.key_towns) + len(Tier) + len(base.scenario.units) + len(rows)  # flow + side rows
     values = pairs["value"].to_numpy()
 
     def restricted(keep: np.ndarray, target: int, floor: int | None, share: float,
@@ -205,6 +203,8 @@ def _network_path(base: _Base, prices: Mapping[str, float] | None) -> SolveResul
         return plan
 
     relaxation = relax(base.scenario, pairs, primal=primal, start=prices)
+    rows = side_rows(base.scenario, pairs) if relaxation is None else relaxation.keys
+    base.rows = len(base.scenario.key_towns) + len(Tier) + len(base.scenario.units) + len(rows)  # flow + side rows
     if relaxation is not None:
         base.common["prices"] = relaxation.prices
     if relaxation is None:
