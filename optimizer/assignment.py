@@ -39,10 +39,10 @@ class Assignment:
         offset = np.arange(len(pair_of_entry)) - np.repeat(np.cumsum(copies) - copies, copies)
         self._entries = pair_town[pair_of_entry] * self.n + first[pair_unit[pair_of_entry]] + offset
         self._pair_of_entry = pair_of_entry
-        self._template = np.full((self.n, self.n), FORBIDDEN)
+        self._matrix = np.full((self.n, self.n), FORBIDDEN)  # pair entries rewritten by every solve, the rest fixed
         row = n_towns
         for tier, count in enumerate(extra):
-            self._template[row:row + count, slot_tier == tier] = 0.0
+            self._matrix[row:row + count, slot_tier == tier] = 0.0
             row += count
         self._pair_at = np.full(self.n * self.n, -1, dtype=np.int64)
         self._pair_at[self._entries] = pair_of_entry
@@ -52,7 +52,7 @@ class Assignment:
         infeasible: no flow meets every town, quota and capacity)."""
         if not self.feasible:
             return None
-        matrix = self._template.copy()
+        matrix = self._matrix
         matrix.flat[self._entries] = costs[self._pair_of_entry]
         rows, cols = linear_sum_assignment(matrix)
         if matrix[rows, cols].max(initial=0.0) >= FORBIDDEN:
