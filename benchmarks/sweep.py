@@ -36,7 +36,7 @@ from rich.table import Table  # noqa: E402
 
 from models import Scenario, load_scenario  # noqa: E402
 from optimizer.grid import Variant, load_variants  # noqa: E402
-from optimizer.sweep import SECONDS, base_prices, solve_variant, sweep, sweep_csv, sweep_table  # noqa: E402
+from optimizer.sweep import SECONDS, base_start, solve_variant, sweep, sweep_csv, sweep_table  # noqa: E402
 
 GUANGDONG = ROOT / "scenarios" / "guangdong-2021"
 BACKENDS = ("local", "scheduler", "processes")
@@ -48,8 +48,8 @@ def _processes(scenario: Scenario, variants: list[Variant], workers: int,
     import dask
 
     base = dask.delayed(scenario, name="base-scenario")
-    prices = base_prices(scenario, time_limit)  # as sweep() does: every variant starts from the base's prices
-    tasks = [dask.delayed(solve_variant, pure=False)(base, dict(v.settings), time_limit, prices) for v in variants]
+    warm = base_start(scenario)  # as sweep() does: every variant starts where the base's search ends
+    tasks = [dask.delayed(solve_variant, pure=False)(base, dict(v.settings), time_limit, warm) for v in variants]
     rows = dask.compute(*tasks, scheduler="processes", num_workers=workers)
     return sweep_table(variants, list(rows))
 

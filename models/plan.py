@@ -106,7 +106,7 @@ class SolveResult(BaseModel):
     prices: dict[str, float] = Field(default_factory=dict, description=(
         "Network path: the Lagrangian multiplier of each side row at the bound (city quotas `tier_quota:<city>:"
         "<tier>`, change caps `continuity`/`baseline`, `lead_counts:<key>`), in points per town: what one more "
-        "town on the row would be worth. Pass them to `solve(prices=...)` of a similar scenario to start there."))
+        "town on the row would be worth. `solve(warm=WarmStart(prices=...))` of a similar scenario starts there."))
 
     @property
     def has_plan(self) -> bool:

@@ -73,6 +73,7 @@ class Relaxation:
     support: np.ndarray
     multipliers: np.ndarray
     keys: tuple[str, ...]
+    flows: list[np.ndarray]
 
     @property
     def prices(self) -> dict[str, float]:
@@ -83,6 +84,26 @@ class Relaxation:
     @property
     def certified(self) -> bool:
         return self.best_value is not None and self.best_value >= math.floor(self.bound + 1e-9)
+
+
+@dataclass(frozen=True)
+class WarmStart:
+    """Where a similar scenario's search ended: its side-row ``prices`` (by row key, points per town) and the
+    network optima it met, as ``(town_id, unit_id)`` plans. Each plan that is still a flow of the new network
+    (its pairs eligible, capacities and quotas kept) is a valid cut of the new Lagrangian at once, priced with the
+    new values: Kelley's master then starts with a model of L instead of one point."""
+
+    prices: Mapping[str, float]
+    plans: tuple[tuple[tuple[str, str], ...], ...] = ()
+
+    @classmethod
+    def of(cls, pairs: pd.DataFrame, relaxation: Relaxation) -> WarmStart:
+        """The warm start ``relaxation`` leaves (plans with an unassigned town are left out: a vacancy has no id)."""
+        towns, units = pairs["town_id"].to_numpy(), pairs["unit_id"].to_numpy()
+        vacancy = pairs["vacancy"].to_numpy(dtype=bool)
+        plans = tuple(tuple(zip(towns[flow].tolist(), units[flow].tolist(), strict=True))
+                      for flow in relaxation.flows if not vacancy[flow].any())
+        return cls(prices=relaxation.prices, plans=plans)
 
 
 def side_rows(scenario: Scenario, pairs: pd.DataFrame) -> list[SideRow]:
@@ -176,6 +197,10 @@ class Lagrangian:
         self.low = np.array([row.low for row in self.rows], dtype=np.int64)
         self.equal = np.array([row.equal for row in self.rows], dtype=bool)
 
+    def slack(self, chosen: np.ndarray) -> np.ndarray:
+        """Each side row's ``Σ x[members] − low`` for the pairs ``chosen``."""
+        return np.asarray(self.incidence @ chosen.astype(np.int64) - self.low)
+
     def evaluate(self, grid: np.ndarray, active: np.ndarray | None = None) -> Evaluation | None:
         """L at μ = grid / SCALE over the ``active`` pairs (default: all; only then is it a bound); None when the
         network has no feasible flow."""
@@ -183,7 +208,7 @@ class Lagrangian:
         if chosen is None:
             return None
         value = int(self.values[chosen].sum())
-        slack = self.incidence @ chosen.astype(np.int64) - self.low
+        slack = self.slack(chosen)
         meets = bool(np.all(np.where(self.equal, slack == 0, slack >= 0)))
         return Evaluation(chosen, value, slack, (SCALE * value + int(grid @ slack)) / SCALE, meets)
 
@@ -224,7 +249,7 @@ search found), or None. :func:`optimizer.solve` passes a restricted CP-SAT."""
 
 
 def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60,
-          primal: Primal | None = None, start: Mapping[str, float] | None = None) -> Relaxation | None:
+          primal: Primal | None = None, start: WarmStart | None = None) -> Relaxation | None:
     """Kelley's method on the Lagrangian dual of the side rows; None when the network itself is infeasible.
 
     With ``primal``, the search stops as soon as it can prove optimality: whenever the bound's floor drops to a
@@ -232,9 +257,9 @@ def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60,
     plan worth that floor over the current LP support; one found is optimal. On Guangdong this saves the last
     ten of 37 iterations, spent closing the master's gap.
 
-    ``start``: prices to begin from (:attr:`Relaxation.prices` of a similar scenario, by row key; missing rows
-    start at 0), searched within :data:`START_BOX` points first. A sweep starts every variant from its base
-    scenario's prices: a quarter fewer evaluations on the Guangdong grid.
+    ``start``: a similar scenario's :class:`WarmStart`: its prices to begin from (missing rows start at 0),
+    searched within :data:`START_BOX` points first, and its plans as cuts wherever they are still flows here. A
+    sweep starts every variant from its base scenario's.
 
     On large instances the search runs on a pruned network (:func:`active_pairs`): its L(μ) is cheap but proves
     nothing, since it may miss pairs. When the search has converged there, L is evaluated over all pairs at the
@@ -246,14 +271,14 @@ def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60,
     rows, values = lagrangian.rows, lagrangian.values
     radius = int(2 * (np.abs(values).max(initial=0) + 1) * SCALE)
     master = _Master(rows, radius)
-    start = start or {}
-    grid = np.array([round(start.get(row.key, 0.0) * SCALE) for row in rows], dtype=np.int64)
+    prices = start.prices if start is not None else {}
+    grid = np.array([round(prices.get(row.key, 0.0) * SCALE) for row in rows], dtype=np.int64)
     grid = np.clip(grid, [-radius if row.equal else 0 for row in rows], radius) if rows else grid
     relaxation = Relaxation(bound=math.inf, best=None, best_value=None, seen=np.zeros(len(pairs), dtype=bool),
                             support=np.zeros(len(pairs), dtype=bool), multipliers=grid,
-                            keys=tuple(row.key for row in rows))
-    solutions: list[np.ndarray] = []
-    box = START_BOX * SCALE if start else COLD_BOX * float(np.abs(values).max(initial=1) * SCALE)
+                            keys=tuple(row.key for row in rows), flows=[])
+    solutions = relaxation.flows
+    box = START_BOX * SCALE if prices else COLD_BOX * float(np.abs(values).max(initial=1) * SCALE)
     active: np.ndarray | None = None
     steer, centre = math.inf, grid  # tightest L seen on the network searched, and where
     checked = grid  # where L was last evaluated over all pairs
@@ -269,6 +294,10 @@ def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60,
             master.add_cut(point.value, point.slack)
             solutions.append(point.chosen)
 
+    if rows and start is not None:
+        for chosen in _still_flows(scenario, lagrangian.network, start.plans):
+            master.add_cut(int(values[chosen].sum()), lagrangian.slack(chosen))
+            solutions.append(chosen)
     for iteration in range(max_iterations):
         point = lagrangian.evaluate(grid, active)
         if point is None:
@@ -308,6 +337,40 @@ def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60,
         record(check, centre, full=True)
     relaxation.support = _support(master, solutions) if solutions else relaxation.support
     return relaxation
+
+
+def _still_flows(scenario: Scenario, network: FlowNetwork,
+                 plans: tuple[tuple[tuple[str, str], ...], ...]) -> list[np.ndarray]:
+    """The ``plans`` that are flows of ``network``, as masks over its pairs: every pair still a candidate, every
+    key town led once, no unit above its capacity, each tier exactly its quota."""
+    found: list[np.ndarray] = []
+    if not plans:
+        return found
+    town_at = {town.town_id: t for t, town in enumerate(scenario.key_towns)}  # pair positions t and u
+    unit_at = {unit.unit_id: u for u, unit in enumerate(scenario.units)}
+    width = network.n_units + 1
+    keys = network.pair_town * width + network.pair_unit
+    order = np.argsort(keys, kind="stable")
+    for plan in plans:
+        if len(plan) != network.n_towns:
+            continue
+        t = np.array([town_at.get(town, -1) for town, _ in plan], dtype=np.int64)
+        u = np.array([unit_at.get(unit, -1) for _, unit in plan], dtype=np.int64)
+        if (t < 0).any() or (u < 0).any():
+            continue
+        wanted = t * width + u
+        at = np.minimum(np.searchsorted(keys, wanted, sorter=order), len(keys) - 1)
+        index = order[at]
+        if not np.array_equal(keys[index], wanted):
+            continue
+        chosen = np.zeros(network.n_pairs, dtype=bool)
+        chosen[index] = True
+        if (np.bincount(network.pair_town[chosen], minlength=network.n_towns) == 1).all() and \
+                (np.bincount(network.pair_unit[chosen], minlength=network.n_units) <= network.unit_capacity).all() and \
+                np.array_equal(np.bincount(network.unit_tier[network.pair_unit[chosen]], minlength=len(Tier)),
+                               network.tier_supply):
+            found.append(chosen)
+    return found
 
 
 def _support(master: _Master, solutions: list[np.ndarray]) -> np.ndarray:

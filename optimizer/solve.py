@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -24,7 +24,7 @@ from .model.unassigned import VACANCY
 from .teams.groups import with_groups
 from .model import BuiltModel, build_model
 from .model.build import candidate_pairs
-from .network import relax, side_rows, top_per_group
+from .network import WarmStart, relax, side_rows, top_per_group
 
 RESTRICTED_TOP_K = 3
 HINT_SHARE = 0.1
@@ -81,7 +81,7 @@ def solver_parameters(settings: SolverSettings) -> dict[str, float | int | bool]
 def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int | None = None,
           seed: int | None = None, deterministic: bool | None = None, presolve: bool | None = None,
           method: Method | None = None, progress: ProgressCallback | None = None,
-          groups: bool = True, prices: Mapping[str, float] | None = None) -> SolveResult:
+          groups: bool = True, warm: WarmStart | None = None) -> SolveResult:
     """Find the plan of highest objective (README formula) obeying every rule, or say why there is none.
 
     Arguments left as ``None`` take the scenario's ``solver`` block. ``method="auto"`` tries the network path
@@ -91,8 +91,9 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
     When the scenario forms groups, each town's member units are then chosen around its lead
     (:func:`optimizer.teams.groups.compose_groups`) and carried in ``plan.assignments[i].members``;
     ``groups=False`` returns the leads alone (for callers that compare lead plans, e.g. re-solves).
-    ``prices`` (the :attr:`SolveResult.prices` of a similar scenario) start the network path's Lagrangian search
-    there: fewer evaluations, the same optimum, possibly another of several equally good plans.
+    ``warm`` starts the network path's Lagrangian search where a similar scenario's ended
+    (:class:`optimizer.network.WarmStart`: its :attr:`SolveResult.prices`, and the plans it met as cuts): fewer
+    evaluations, the same optimum, possibly another of several equally good plans.
 
     >>> from optimizer import load_scenario, solve
     >>> result = solve(load_scenario("scenarios/tiny/scenario.yaml"), time_limit=10, seed=0)
@@ -102,7 +103,7 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
     if scenario.policy.objective_stages:  # one exact weighted solve (optimizer.lexicographic)
         return solve_lexicographic(scenario, partial(
             solve, time_limit=time_limit, workers=workers, seed=seed, deterministic=deterministic,
-            presolve=presolve, method=method, progress=progress, prices=prices))
+            presolve=presolve, method=method, progress=progress, warm=warm))
     settings = settings_for(scenario, time_limit=time_limit, workers=workers, seed=seed,
                             deterministic=deterministic, presolve=presolve, method=method)
     start = time.perf_counter()
@@ -117,7 +118,7 @@ def solve(scenario: Scenario, *, time_limit: float | None = None, workers: int |
     if conflicts:
         return base.result(Status.INFEASIBLE, conflicts=tuple(conflicts),
                            message="the pre-solve checks prove that no plan exists")
-    leads = _cp_sat(base, base.build(), path="cp-sat") if settings.method == "cp-sat" else _network_path(base, prices)
+    leads = _cp_sat(base, base.build(), path="cp-sat") if settings.method == "cp-sat" else _network_path(base, warm)
     return with_groups(scenario, leads, time_limit=settings.time_limit) if groups else leads
 
 
@@ -173,7 +174,7 @@ class _Base:
                            gap=max(0.0, (bound - objective) / max(1.0, abs(objective))))
 
 
-def _network_path(base: _Base, prices: Mapping[str, float] | None) -> SolveResult:
+def _network_path(base: _Base, warm: WarmStart | None) -> SolveResult:
     """Flow + Lagrangian bound; certified, or closed by a restricted CP-SAT, or handed to the full CP-SAT."""
     pairs = base.pairs
     values = pairs["value"].to_numpy()
@@ -202,7 +203,7 @@ def _network_path(base: _Base, prices: Mapping[str, float] | None) -> SolveResul
         early.extend([] if plan is None else [plan])
         return plan
 
-    relaxation = relax(base.scenario, pairs, primal=primal, start=prices)
+    relaxation = relax(base.scenario, pairs, primal=primal, start=warm)
     rows = side_rows(base.scenario, pairs) if relaxation is None else relaxation.keys
     base.rows = len(base.scenario.key_towns) + len(Tier) + len(base.scenario.units) + len(rows)  # flow + side rows
     if relaxation is not None:

@@ -4,7 +4,7 @@ The same code runs on a local cluster (``LocalCluster``: one single-threaded wor
 an existing dask cluster (``scheduler="tcp://host:8786"``). The base scenario travels to each worker once
 (``scatter``, broadcast); a task carries only a variant's settings and rebuilds the variant on the worker
 (:func:`optimizer.grid.apply`, milliseconds). Each variant is solved with one CP-SAT worker and the scenario's
-seed, its Lagrangian search started from the base scenario's prices (:func:`base_prices`, solved once before the
+seed, its Lagrangian search started where the base scenario's ends (:func:`base_start`, solved once before the
 tasks), audited, and reported in variant order, so the table is the same however the tasks were scheduled.
 """
 
@@ -27,6 +27,8 @@ from .audit import audit, plan_value
 from .grid import Variant, apply
 from .pareto import pareto_front
 from .report import continuity_counts, neutralise
+from .model.build import candidate_pairs
+from .network import WarmStart, relax
 from .solve import solve
 
 if TYPE_CHECKING:
@@ -44,23 +46,22 @@ Progress = Callable[[int, int], None]
 
 
 def solve_variant(base: Scenario, settings: Mapping[str, Any], time_limit: float | None = None,
-                  prices: Mapping[str, float] | None = None) -> dict[str, Any]:
+                  warm: WarmStart | None = None) -> dict[str, Any]:
     """One task: build the variant from the base scenario, solve it (one CP-SAT worker, the scenario's seed,
-    the Lagrangian search started from the base's ``prices``) and audit the plan. Returns the
+    the Lagrangian search started where the base's ended: ``warm``) and audit the plan. Returns the
     :data:`RESULT_COLUMNS` of its row."""
     scenario = apply(base, settings)
-    return result_row(scenario, solve(scenario, time_limit=time_limit, workers=1, prices=prices))
+    return result_row(scenario, solve(scenario, time_limit=time_limit, workers=1, warm=warm))
 
 
-def base_prices(base: Scenario, time_limit: float | None = None) -> dict[str, float]:
-    """The base scenario's side-row prices (:attr:`SolveResult.prices`), where every variant's search starts:
-    variants are small changes of it, so their prices are near (a quarter fewer evaluations on the Guangdong
-    grid). Computed once, before the tasks, so that each variant's plan does not depend on the schedule. Empty
-    when the base cannot be solved with these settings: the tasks then report why, each in its row."""
-    try:
-        return solve(base, time_limit=time_limit, workers=1, groups=False).prices
-    except ValueError:  # e.g. a bad time limit: every task fails on it too, and says so
-        return {}
+def base_start(base: Scenario) -> WarmStart | None:
+    """Where the base scenario's Lagrangian search ends (its prices and the plans it meets), where every
+    variant's starts: variants are small changes of it, so their prices are near and most of its plans are still
+    flows, i.e. cuts. Computed once, before the tasks, so that each variant's plan does not depend on the
+    schedule. None when the base's network has no flow (each task then says why)."""
+    pairs, _ = candidate_pairs(base)
+    relaxation = relax(base, pairs)
+    return None if relaxation is None else WarmStart.of(pairs, relaxation)
 
 
 def result_row(scenario: Scenario, result: SolveResult) -> dict[str, Any]:
@@ -116,12 +117,12 @@ def sweep(scenario: Scenario, variants: Sequence[Variant], *, workers: int | Non
     """
     if not variants:
         return sweep_table(variants, [])
-    prices = base_prices(scenario, time_limit)
+    warm = base_start(scenario)
     with _client(scheduler, workers or min(os.cpu_count() or 1, len(variants))) as client:
         from distributed import as_completed
 
         base = client.scatter(scenario, broadcast=True, hash=False)  # type: ignore[no-untyped-call]
-        futures = [client.submit(solve_variant, base, dict(v.settings), time_limit, prices, pure=False)
+        futures = [client.submit(solve_variant, base, dict(v.settings), time_limit, warm, pure=False)
                    for v in variants]
         index = {future.key: i for i, future in enumerate(futures)}
         rows: list[dict[str, Any]] = [{} for _ in variants]

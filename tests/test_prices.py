@@ -1,5 +1,5 @@
-"""Side-row prices (``SolveResult.prices``) and warm starts from them (``solve(prices=...)``): a start changes
-where the Lagrangian search begins, never the optimum."""
+"""Side-row prices (``SolveResult.prices``) and warm starts (``solve(warm=WarmStart(...))``: prices to begin from,
+plans of a similar scenario as cuts): a start changes where the Lagrangian search begins, never the optimum."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import Scenario, SolveResult, Status, load_scenario
+from models import Scenario, SolveResult, Status, Tier, load_scenario
 from optimizer.grid import apply
 from optimizer.model.build import candidate_pairs
-from optimizer.network import side_rows
+from optimizer.network import WarmStart, side_rows
 from optimizer.solve import solve
+from optimizer.sweep import base_start
 from tests.strategies import Generated, Reference, generated
 from tests.test_oracle import assert_agrees, brute_force
 
@@ -27,7 +28,17 @@ def test_any_start_gives_the_brute_force_optimum(g: Generated, data: st.DataObje
     keys = [row.key for row in side_rows(g.scenario, candidate_pairs(g.scenario)[0])] + ["tier_quota:nowhere:prd"]
     prices = {key: data.draw(st.floats(-500, 500, allow_nan=False), label=key)
               for key in keys if data.draw(st.booleans(), label=f"price {key}?")}
-    assert_agrees(g, solve(g.scenario, prices=prices), brute_force(Reference(g.scenario)))
+    assert_agrees(g, solve(g.scenario, warm=WarmStart(prices=prices)), brute_force(Reference(g.scenario)))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(generated(max_key=6, max_units=5), st.integers(0, 60), st.integers(-1, 1), st.sampled_from(list(Tier)))
+def test_plans_of_another_scenario_as_cuts_keep_the_optimum(g: Generated, weight: int, add: int, tier: Tier) -> None:
+    """The plans of a neighbour (other continuity weight, capacities) become cuts only where they are still flows
+    here, priced with this scenario's values: the brute-force optimum stands."""
+    neighbour = apply(g.scenario, {"policy.continuity_weight": weight, f"capacity_add.{tier.value}": add})
+    warm = base_start(neighbour)
+    assert_agrees(g, solve(g.scenario, warm=warm), brute_force(Reference(g.scenario)))
 
 
 @pytest.fixture(scope="module")
@@ -46,9 +57,9 @@ def test_guangdong_prices_name_each_side_row(guangdong: tuple[Scenario, SolveRes
     assert result.prices["continuity"] == 0.0  # the change cap does not bind: 20 % may change, fewer need to
 
 
-def test_a_variant_started_from_the_base_prices_has_the_same_optimum(guangdong: tuple[Scenario, SolveResult]) -> None:
+def test_a_variant_started_from_the_base_has_the_same_optimum(guangdong: tuple[Scenario, SolveResult]) -> None:
     scenario, result = guangdong
     variant = apply(scenario, {"capacity_add.prd": 1, "policy.max_changes": 0.1, "policy.continuity_weight": 25})
-    cold, warm = solve(variant, groups=False), solve(variant, groups=False, prices=result.prices)
+    cold, warm = solve(variant, groups=False), solve(variant, groups=False, warm=base_start(scenario))
     assert cold.status is warm.status is Status.OPTIMAL
     assert warm.objective == cold.objective

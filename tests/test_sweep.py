@@ -22,7 +22,7 @@ from optimizer import audit, plan_frame, solve
 from optimizer.cli import app
 from optimizer.grid import apply, load_variants, variant_id
 from optimizer.pareto import pareto_front
-from optimizer.sweep import SECONDS, base_prices, sweep
+from optimizer.sweep import SECONDS, base_start, sweep
 from optimizer.terms import objective_terms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,7 +126,7 @@ def test_every_row_equals_a_direct_solve(local_table: pd.DataFrame) -> None:
     assert list(local_table["variant"]) == list(EXPECTED)
     for row in local_table.to_dict("records"):
         scenario = EXPECTED[row["variant"]]
-        result = solve(scenario, workers=1, prices=base_prices(TINY))
+        result = solve(scenario, workers=1, warm=base_start(TINY))
         assert tuple(_none(row[c]) for c in ("status", "objective", "bound", "gap", "path")) == (
             result.status.value, result.objective, result.best_bound, result.gap, result.path), row["variant"]
         if result.plan is None:
