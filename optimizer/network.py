@@ -89,21 +89,27 @@ class Relaxation:
 @dataclass(frozen=True)
 class WarmStart:
     """Where a similar scenario's search ended: its side-row ``prices`` (by row key, points per town) and the
-    network optima it met, as ``(town_id, unit_id)`` plans. Each plan that is still a flow of the new network
-    (its pairs eligible, capacities and quotas kept) is a valid cut of the new Lagrangian at once, priced with the
-    new values: Kelley's master then starts with a model of L instead of one point."""
+    network optima it met, as ``leads`` (per plan, the lead unit_id of each of ``towns``). Each plan that is still
+    a flow of the new network (its pairs eligible, capacities and quotas kept) is a valid cut of the new
+    Lagrangian at once, priced with the new values: Kelley's master then starts with a model of L instead of one
+    point."""
 
     prices: Mapping[str, float]
-    plans: tuple[tuple[tuple[str, str], ...], ...] = ()
+    towns: tuple[str, ...] = ()
+    leads: tuple[tuple[str, ...], ...] = ()
 
     @classmethod
-    def of(cls, pairs: pd.DataFrame, relaxation: Relaxation) -> WarmStart:
+    def of(cls, scenario: Scenario, pairs: pd.DataFrame, relaxation: Relaxation) -> WarmStart:
         """The warm start ``relaxation`` leaves (plans with an unassigned town are left out: a vacancy has no id)."""
-        towns, units = pairs["town_id"].to_numpy(), pairs["unit_id"].to_numpy()
-        vacancy = pairs["vacancy"].to_numpy(dtype=bool)
-        plans = tuple(tuple(zip(towns[flow].tolist(), units[flow].tolist(), strict=True))
-                      for flow in relaxation.flows if not vacancy[flow].any())
-        return cls(prices=relaxation.prices, plans=plans)
+        units, vacancy = pairs["unit_id"].to_numpy(), pairs["vacancy"].to_numpy(dtype=bool)
+        town = pairs["t"].to_numpy()
+        leads = []
+        for flow in relaxation.flows:
+            if not vacancy[flow].any():
+                lead = np.empty(len(scenario.key_towns), dtype=object)
+                lead[town[flow]] = units[flow]
+                leads.append(tuple(lead.tolist()))
+        return cls(prices=relaxation.prices, towns=tuple(t.town_id for t in scenario.key_towns), leads=tuple(leads))
 
 
 def side_rows(scenario: Scenario, pairs: pd.DataFrame) -> list[SideRow]:
@@ -295,7 +301,7 @@ def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60,
             solutions.append(point.chosen)
 
     if rows and start is not None:
-        for chosen in _still_flows(scenario, lagrangian.network, start.plans):
+        for chosen in _still_flows(scenario, lagrangian.network, start):
             master.add_cut(int(values[chosen].sum()), lagrangian.slack(chosen))
             solutions.append(chosen)
     for iteration in range(max_iterations):
@@ -339,42 +345,34 @@ def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60,
     return relaxation
 
 
-def _still_flows(scenario: Scenario, network: FlowNetwork,
-                 plans: tuple[tuple[tuple[str, str], ...], ...]) -> list[np.ndarray]:
-    """The ``plans`` that are flows of ``network``, as masks over its pairs: every pair still a candidate, every
-    key town led once, no unit above its capacity, each tier exactly its quota."""
-    found: list[np.ndarray] = []
-    if not plans:
-        return found
-    town_at = {town.town_id: t for t, town in enumerate(scenario.key_towns)}  # pair positions t and u
-    unit_at = {unit.unit_id: u for u, unit in enumerate(scenario.units)}
+def _still_flows(scenario: Scenario, network: FlowNetwork, warm: WarmStart) -> list[np.ndarray]:
+    """``warm``'s plans that are flows of ``network``, as masks over its pairs: the same key towns, every pair
+    still a candidate, no unit above its capacity, each tier exactly its quota."""
+    if [town.town_id for town in scenario.key_towns] != list(warm.towns):
+        return []
+    unit_at = {unit.unit_id: u for u, unit in enumerate(scenario.units)}  # pair positions u; t is the town's place
     width = network.n_units + 1
     keys = network.pair_town * width + network.pair_unit
     order = np.argsort(keys, kind="stable")
-    for plan in plans:
-        if len(plan) != network.n_towns:
+    found: list[np.ndarray] = []
+    for lead in warm.leads:
+        u = np.array([unit_at.get(unit, -1) for unit in lead], dtype=np.int64)
+        if (u < 0).any():
             continue
-        t = np.array([town_at.get(town, -1) for town, _ in plan], dtype=np.int64)
-        u = np.array([unit_at.get(unit, -1) for _, unit in plan], dtype=np.int64)
-        if (t < 0).any() or (u < 0).any():
-            continue
-        wanted = t * width + u
-        at = np.minimum(np.searchsorted(keys, wanted, sorter=order), len(keys) - 1)
-        index = order[at]
+        wanted = np.arange(len(lead)) * width + u
+        index = order[np.minimum(np.searchsorted(keys, wanted, sorter=order), len(keys) - 1)]
         if not np.array_equal(keys[index], wanted):
             continue
         chosen = np.zeros(network.n_pairs, dtype=bool)
         chosen[index] = True
-        if (np.bincount(network.pair_town[chosen], minlength=network.n_towns) == 1).all() and \
-                (np.bincount(network.pair_unit[chosen], minlength=network.n_units) <= network.unit_capacity).all() and \
-                np.array_equal(np.bincount(network.unit_tier[network.pair_unit[chosen]], minlength=len(Tier)),
-                               network.tier_supply):
+        if (np.bincount(u, minlength=network.n_units) <= network.unit_capacity).all() and \
+                np.array_equal(np.bincount(network.unit_tier[u], minlength=len(Tier)), network.tier_supply):
             found.append(chosen)
     return found
 
 
 def _support(master: _Master, solutions: list[np.ndarray]) -> np.ndarray:
-    """The pairs of the flow solutions the master's LP optimum mixes: where the relaxation's optimum lives."""
+    """The pairs of the network optima the master's LP optimum mixes: where the relaxation's optimum lives."""
     support = np.zeros(len(solutions[0]), dtype=bool)
     for weight, chosen in zip(master.weights(), solutions, strict=False):
         if weight > 1e-9:

@@ -61,7 +61,7 @@ def base_start(base: Scenario) -> WarmStart | None:
     schedule. None when the base's network has no flow (each task then says why)."""
     pairs, _ = candidate_pairs(base)
     relaxation = relax(base, pairs)
-    return None if relaxation is None else WarmStart.of(pairs, relaxation)
+    return None if relaxation is None else WarmStart.of(base, pairs, relaxation)
 
 
 def result_row(scenario: Scenario, result: SolveResult) -> dict[str, Any]:
