@@ -20,6 +20,7 @@ and whether the table equals the first backend's (every column but the seconds).
 from __future__ import annotations
 
 import argparse
+import operator
 import logging
 import os
 import statistics
@@ -36,7 +37,8 @@ from rich.table import Table  # noqa: E402
 
 from models import Scenario, load_scenario  # noqa: E402
 from optimizer.grid import Variant, load_variants  # noqa: E402
-from optimizer.sweep import SECONDS, base_start, solve_variant, sweep, sweep_csv, sweep_table  # noqa: E402
+from optimizer.sweep import (SECONDS, base_start, hubs, solve_hub, solve_variant, sweep, sweep_csv,  # noqa: E402
+                             sweep_table)
 
 GUANGDONG = ROOT / "scenarios" / "guangdong-2021"
 BACKENDS = ("local", "scheduler", "processes")
@@ -48,8 +50,13 @@ def _processes(scenario: Scenario, variants: list[Variant], workers: int,
     import dask
 
     base = dask.delayed(scenario, name="base-scenario")
-    warm = base_start(scenario)  # as sweep() does: every variant starts where the base's search ends
-    tasks = [dask.delayed(solve_variant, pure=False)(base, dict(v.settings), time_limit, warm) for v in variants]
+    warm, starts = base_start(scenario), hubs(variants)  # as sweep() does: hubs from the base, the rest from hubs
+    hub = {i: dask.delayed(solve_hub, pure=False)(base, dict(variants[i].settings), time_limit, warm)
+           for i in sorted(set(starts))}
+    tasks = [dask.delayed(operator.itemgetter(0))(hub[i]) if i == h else
+             dask.delayed(solve_variant, pure=False)(base, dict(v.settings), time_limit,
+                                                     dask.delayed(operator.itemgetter(1))(hub[h]))
+             for i, (v, h) in enumerate(zip(variants, starts, strict=True))]
     rows = dask.compute(*tasks, scheduler="processes", num_workers=workers)
     return sweep_table(variants, list(rows))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from .rules import Rule
 
@@ -107,6 +107,13 @@ class SolveResult(BaseModel):
         "Network path: the Lagrangian multiplier of each side row at the bound (city quotas `tier_quota:<city>:"
         "<tier>`, change caps `continuity`/`baseline`, `lead_counts:<key>`), in points per town: what one more "
         "town on the row would be worth. `solve(warm=WarmStart(prices=...))` of a similar scenario starts there."))
+    _warm_start: Any = PrivateAttr(default=None)
+
+    @property
+    def warm_start(self) -> Any:
+        """Network path: where its Lagrangian search ended (an ``optimizer.network.WarmStart``: the prices and the
+        plans it met), for ``solve(similar, warm=result.warm_start)``; None on the other paths. Not serialised."""
+        return self._warm_start
 
     @property
     def has_plan(self) -> bool:

@@ -265,7 +265,7 @@ def relax(scenario: Scenario, pairs: pd.DataFrame, max_iterations: int = 60,
 
     ``start``: a similar scenario's :class:`WarmStart`: its prices to begin from (missing rows start at 0),
     searched within :data:`START_BOX` points first, and its plans as cuts wherever they are still flows here. A
-    sweep starts every variant from its base scenario's.
+    sweep starts each variant from a neighbour's (:func:`optimizer.sweep.hubs`).
 
     On large instances the search runs on a pruned network (:func:`active_pairs`): its L(μ) is cheap but proves
     nothing, since it may miss pairs. When the search has converged there, L is evaluated over all pairs at the

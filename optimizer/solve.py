@@ -138,6 +138,7 @@ class _Base:
     build_seconds: float
     common: dict[str, Any]
     rows: int = 0
+    warm: WarmStart | None = None  # where the network path's search ended, handed on with every result
     _full: BuiltModel | None = None
     _built_during_solve: float = 0.0
 
@@ -160,8 +161,10 @@ class _Base:
         return time.perf_counter() - self.start - self._built_during_solve
 
     def result(self, status: Status, **fields: Any) -> SolveResult:
-        return SolveResult(status=status, solve_seconds=self.elapsed(), build_seconds=self.build_seconds,
-                           variables=len(self.pairs), constraints=self.rows, **self.common, **fields)
+        result = SolveResult(status=status, solve_seconds=self.elapsed(), build_seconds=self.build_seconds,
+                             variables=len(self.pairs), constraints=self.rows, **self.common, **fields)
+        result._warm_start = self.warm
+        return result
 
     def plan_result(self, status: Status, pairs: pd.DataFrame, chosen: np.ndarray, bound: float,
                     path: str) -> SolveResult:
@@ -208,6 +211,7 @@ def _network_path(base: _Base, warm: WarmStart | None) -> SolveResult:
     base.rows = len(base.scenario.key_towns) + len(Tier) + len(base.scenario.units) + len(rows)  # flow + side rows
     if relaxation is not None:
         base.common["prices"] = relaxation.prices
+        base.warm = WarmStart.of(base.scenario, pairs, relaxation)
     if relaxation is None:
         return base.result(Status.INFEASIBLE, path="network", conflicts=(Conflict(
             rules=(Rule.COVERAGE, Rule.TIER_QUOTA, Rule.CAPACITY, Rule.ELIGIBILITY),

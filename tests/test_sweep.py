@@ -20,9 +20,9 @@ import optimizer.sweep
 from models import RelationshipKind, Scenario, ScenarioError, Tier, TierRatio, load_scenario
 from optimizer import audit, plan_frame, solve
 from optimizer.cli import app
-from optimizer.grid import apply, load_variants, variant_id
+from optimizer.grid import Variant, apply, load_variants, variant_id
 from optimizer.pareto import pareto_front
-from optimizer.sweep import SECONDS, base_start, sweep
+from optimizer.sweep import SECONDS, base_start, hubs, sweep
 from optimizer.terms import objective_terms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,11 +122,26 @@ def test_capacity_add_widens_leads_and_makes_no_member_a_lead() -> None:
     assert {u.unit_id: u.capacity for u in made.units}["member-prd"] == 2
 
 
-def test_every_row_equals_a_direct_solve(local_table: pd.DataFrame) -> None:
+def test_hubs_are_the_first_variant_differing_only_in_the_first_setting() -> None:
+    def variant(**settings: Any) -> Variant:
+        return Variant(id=variant_id(settings), settings=settings, values=settings)
+
+    grid = [variant(a=1, b=1), variant(a=2, b=1), variant(a=1, b=2), variant(a=2, b=2), variant(b=1),
+            variant(), variant(b=1, a=3), variant(a=3, b=[1, 2]), variant(a=4, b=[1, 2])]
+    # (a, b=1) follow the first a with b=1; {b: 1} alone and {} start from the base; a key order matters (b, a
+    # is another first setting); lists compare by value
+    assert hubs(grid) == [0, 0, 2, 2, 4, 5, 6, 7, 7]
+
+
+def test_every_row_equals_a_direct_solve(local_table: pd.DataFrame, grid: Path) -> None:
+    """Each row is the variant solved from where its hub's search ended (the hub's own from the base's)."""
     assert list(local_table["variant"]) == list(EXPECTED)
-    for row in local_table.to_dict("records"):
+    variants = load_variants(grid, TINY)
+    starts = hubs(variants)
+    warm = {i: solve(EXPECTED[variants[i].id], workers=1, warm=base_start(TINY)).warm_start for i in set(starts)}
+    for position, (row, start) in enumerate(zip(local_table.to_dict("records"), starts, strict=True)):
         scenario = EXPECTED[row["variant"]]
-        result = solve(scenario, workers=1, warm=base_start(TINY))
+        result = solve(scenario, workers=1, warm=base_start(TINY) if start == position else warm[start])
         assert tuple(_none(row[c]) for c in ("status", "objective", "bound", "gap", "path")) == (
             result.status.value, result.objective, result.best_bound, result.gap, result.path), row["variant"]
         if result.plan is None:
