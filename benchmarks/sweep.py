@@ -53,9 +53,9 @@ def _processes(scenario: Scenario, variants: list[Variant], workers: int,
     warm, starts = base_start(scenario), hubs(variants)  # as sweep() does: hubs from the base, the rest from hubs
     hub = {i: dask.delayed(solve_hub, pure=False)(base, dict(variants[i].settings), time_limit, warm)
            for i in sorted(set(starts))}
+    hub_warm = {i: dask.delayed(operator.itemgetter(1))(task) for i, task in hub.items()}
     tasks = [dask.delayed(operator.itemgetter(0))(hub[i]) if i == h else
-             dask.delayed(solve_variant, pure=False)(base, dict(v.settings), time_limit,
-                                                     dask.delayed(operator.itemgetter(1))(hub[h]))
+             dask.delayed(solve_variant, pure=False)(base, dict(v.settings), time_limit, hub_warm[h])
              for i, (v, h) in enumerate(zip(variants, starts, strict=True))]
     rows = dask.compute(*tasks, scheduler="processes", num_workers=workers)
     return sweep_table(variants, list(rows))

@@ -152,9 +152,9 @@ def sweep(scenario: Scenario, variants: Sequence[Variant], *, workers: int | Non
         base = client.scatter(scenario, broadcast=True, hash=False)  # type: ignore[no-untyped-call]
         hub = {i: client.submit(solve_hub, base, dict(variants[i].settings), time_limit, warm, pure=False)
                for i in sorted(set(starts))}
+        hub_warm = {i: client.submit(operator.itemgetter(1), future, pure=False) for i, future in hub.items()}
         futures = [client.submit(operator.itemgetter(0), hub[i], pure=False) if i == h else
-                   client.submit(solve_variant, base, dict(v.settings), time_limit,
-                                 client.submit(operator.itemgetter(1), hub[h], pure=False), pure=False)
+                   client.submit(solve_variant, base, dict(v.settings), time_limit, hub_warm[h], pure=False)
                    for i, (v, h) in enumerate(zip(variants, starts, strict=True))]
         index = {future.key: i for i, future in enumerate(futures)}
         rows: list[dict[str, Any]] = [{} for _ in variants]
@@ -166,7 +166,7 @@ def sweep(scenario: Scenario, variants: Sequence[Variant], *, workers: int | Non
                 if progress:
                     progress(count, len(variants))
         finally:  # also on Ctrl-C: a shared cluster must not go on solving a sweep nobody waits for
-            client.cancel([*futures, *hub.values()])  # type: ignore[no-untyped-call]
+            client.cancel([*futures, *hub_warm.values(), *hub.values()])  # type: ignore[no-untyped-call]
     return sweep_table(variants, rows)
 
 
