@@ -4,11 +4,13 @@ Coverage, tier quotas, capacities, eligibility and priority form a transportatio
 
     tier k (supply = quota_k) ──cap_u──▶ unit u ──1, cost −value──▶ town t (demand 1)
 
-The side rows (city quotas, the change caps, lead counts) are priced into the arc costs with multipliers μ. For every μ the
-flow optimum L(μ) is an upper bound on the plan's objective; Kelley's cutting-plane method searches the μ that
-makes it tightest. A flow solution that meets every side row and reaches ⌊L(μ)⌋ is optimal, with that bound as
-its certificate. When no flow solution meets the side rows, the union of the flow solutions' pairs (plus the
-best few per town) is handed to CP-SAT as a small restricted model; reaching ⌊L(μ)⌋ there also proves optimality.
+The side rows (city quotas, the change caps, lead counts) are priced into the arc costs with multipliers μ. For
+every μ the network optimum L(μ) (a dense assignment problem when the network is tight, :mod:`.assignment`, else a
+min-cost flow) is an upper bound on the plan's objective; Kelley's cutting-plane method searches the μ that makes
+it tightest, from zero or from a similar scenario's :class:`WarmStart`. A network optimum that meets every side row
+and reaches ⌊L(μ)⌋ is optimal, with that bound as its certificate. Otherwise the pairs of the network optima (plus
+the best few per town) are handed to CP-SAT as a small restricted model; reaching ⌊L(μ)⌋ there also proves
+optimality.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
 from ortools.graph.python import min_cost_flow
 from ortools.linear_solver import linear_solver_pb2, pywraplp
+from scipy import sparse
 
 from models import Rule, Scenario, Tier
 
@@ -130,8 +132,8 @@ def side_rows(scenario: Scenario, pairs: pd.DataFrame) -> list[SideRow]:
         if keep.must_keep > 0:
             rows.append(SideRow(keep.rule, keep.rule.value, np.flatnonzero(pairs[keep.column].to_numpy()),
                                 keep.must_keep, False))
-    rows += [SideRow(Rule.LEAD_COUNTS, f"{Rule.LEAD_COUNTS.value}:{count.key}", members(pairs, count), count.count, True)
-             for count in lead_counts(scenario)]
+    rows += [SideRow(Rule.LEAD_COUNTS, f"{Rule.LEAD_COUNTS.value}:{count.key}", members(pairs, count), count.count,
+                     True) for count in lead_counts(scenario)]
     return rows
 
 

@@ -4,8 +4,9 @@ The same code runs on a local cluster (``LocalCluster``: one single-threaded wor
 an existing dask cluster (``scheduler="tcp://host:8786"``). The base scenario travels to each worker once
 (``scatter``, broadcast); a task carries only a variant's settings and rebuilds the variant on the worker
 (:func:`optimizer.grid.apply`, milliseconds). Each variant is solved with one CP-SAT worker and the scenario's
-seed, its Lagrangian search started where the base scenario's ends (:func:`base_start`, solved once before the
-tasks) or, after it, where its hub's ended (:func:`hubs`), audited, and reported in variant order, so the table is the same however the tasks were scheduled.
+seed, its Lagrangian search started where its hub's ended (:func:`hubs`; a hub starts where the base scenario's
+ends, :func:`base_start`, solved once before the tasks), audited, and reported in variant order, so the table is
+the same however the tasks were scheduled.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from models import Scenario, SolveResult, Tier
 
 from .audit import audit, plan_value
 from .grid import Variant, apply
-from .pareto import pareto_front
-from .report import continuity_counts, neutralise
 from .model.build import candidate_pairs
 from .network import WarmStart, relax
+from .pareto import pareto_front
+from .report import continuity_counts, neutralise
 from .solve import solve
 
 if TYPE_CHECKING:
