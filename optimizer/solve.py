@@ -199,25 +199,27 @@ def _network_path(base: _Base, warm: WarmStart | None) -> SolveResult:
         plan[np.flatnonzero(keep)[chosen]] = True
         return plan
 
-    early: list[np.ndarray] = []  # a plan the search's primal step proved optimal
+    early: list[np.ndarray] = []  # the plan the search's primal step proved optimal, if it did
 
     def primal(target: int, support: np.ndarray) -> np.ndarray | None:
         plan = restricted(support, target, target, 1.0, None)
-        early.extend([] if plan is None else [plan])
+        if plan is not None:
+            early.append(plan)
         return plan
 
     relaxation = relax(base.scenario, pairs, primal=primal, start=warm)
-    rows = side_rows(base.scenario, pairs) if relaxation is None else relaxation.keys
-    base.rows = len(base.scenario.key_towns) + len(Tier) + len(base.scenario.units) + len(rows)  # flow + side rows
-    if relaxation is not None:
-        base.common["prices"] = relaxation.prices
-        base.warm = WarmStart.of(base.scenario, pairs, relaxation)
+    flow_rows = len(base.scenario.key_towns) + len(Tier) + len(base.scenario.units)
     if relaxation is None:
+        base.rows = flow_rows + len(side_rows(base.scenario, pairs))
         return base.result(Status.INFEASIBLE, path="network", conflicts=(Conflict(
             rules=(Rule.COVERAGE, Rule.TIER_QUOTA, Rule.CAPACITY, Rule.ELIGIBILITY),
             message="no assignment gives every key town one lead while meeting the tier quotas and the units' "
                     "capacities (a min-cost flow over the eligible pairs proves it)"),),
             message="the network of eligible pairs has no feasible flow")
+    rows = relaxation.keys
+    base.rows = flow_rows + len(rows)
+    base.common["prices"] = relaxation.prices
+    base.warm = WarmStart.of(base.scenario, pairs, relaxation)
     bound = relaxation.bound
     if base.progress:
         best = math.nan if relaxation.best_value is None else float(relaxation.best_value)
@@ -226,7 +228,7 @@ def _network_path(base: _Base, warm: WarmStart | None) -> SolveResult:
         path = "restricted" if early else "lagrangian" if rows else "network"
         return base.plan_result(Status.OPTIMAL, pairs, relaxation.best, bound, path)
     target = math.floor(bound + 1e-9)
-    if target < -int(np.abs(pairs["value"].to_numpy()).sum()):  # below any plan's value: the side rows clash
+    if target < -int(np.abs(values).sum()):  # below any plan's value: the side rows clash
         return _clash(base, pairs)
     # Restricted models over the pairs the flows used (and each town's best few): first "is there a plan worth the
     # bound here?" (found: optimal), then, for a hint to the full model, the best plan there.
