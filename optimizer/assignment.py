@@ -44,8 +44,7 @@ class Assignment:
         for tier, count in enumerate(extra):
             self._matrix[row:row + count, slot_tier == tier] = 0.0
             row += count
-        self._pair_at = np.full(self.n * self.n, -1, dtype=np.int64)
-        self._pair_at[self._entries] = pair_of_entry
+        self._entry_order = np.argsort(self._entries)  # to find a chosen cell's pair (entries are distinct cells)
 
     def solve(self, costs: np.ndarray) -> np.ndarray | None:
         """The chosen pairs of a cheapest perfect matching, or None when there is none (the network is then
@@ -59,5 +58,7 @@ class Assignment:
             return None
         towns = rows < self.n_towns
         chosen = np.zeros(self.n_pairs, dtype=bool)
-        chosen[self._pair_at[rows[towns] * self.n + cols[towns]]] = True
+        cells = rows[towns] * self.n + cols[towns]
+        at = self._entry_order[np.searchsorted(self._entries, cells, sorter=self._entry_order)]
+        chosen[self._pair_of_entry[at]] = True
         return chosen
