@@ -57,10 +57,14 @@ def solve_variant(base: Scenario, settings: Mapping[str, Any], time_limit: float
 def solve_hub(base: Scenario, settings: Mapping[str, Any], time_limit: float | None = None,
               warm: WarmStart | None = None) -> tuple[dict[str, Any], WarmStart | None]:
     """:func:`solve_variant`, and where the variant's search ended: the start of the variants that follow it
-    (:func:`hubs`)."""
-    scenario = apply(base, settings)
-    result = solve(scenario, time_limit=time_limit, workers=1, warm=warm)
-    return result_row(scenario, result), result.warm_start
+    (:func:`hubs`). A hub that fails (a bug) gives its ``ERROR`` row and hands on ``warm``, so that the variants
+    following it are still solved, from the base's start, instead of failing with it."""
+    try:
+        scenario = apply(base, settings)
+        result = solve(scenario, time_limit=time_limit, workers=1, warm=warm)
+        return result_row(scenario, result), result.warm_start
+    except Exception as error:  # noqa: BLE001 - reported in the row, as the sweep reports any failed task
+        return _error_row(error), warm
 
 
 def hubs(variants: Sequence[Variant]) -> list[int]:

@@ -188,6 +188,23 @@ def test_failed_tasks_are_error_rows(grid: Path, cluster: LocalCluster) -> None:
     assert not table["audit_passed"].any() and not table["pareto"].any()
 
 
+def test_a_failing_hub_hands_on_its_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hub whose solve raises gives its ERROR row and passes the base's start on to the variants that follow
+    it, which are then solved instead of failing with it."""
+    warm = base_start(TINY)
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("solver crashed")
+
+    monkeypatch.setattr(optimizer.sweep, "solve", broken)
+    row, start = optimizer.sweep.solve_hub(TINY, {"policy.continuity_weight": 0}, None, warm)
+    assert row["status"] == "ERROR" and row["message"] == "RuntimeError: solver crashed"
+    assert row["audit_passed"] is False and start is warm
+    monkeypatch.undo()
+    follower = optimizer.sweep.solve_variant(TINY, {"policy.continuity_weight": 50}, None, start)
+    assert follower["status"] == "OPTIMAL" and follower["audit_passed"] is True
+
+
 def test_ids_are_stable_across_grids(tmp_path: Path) -> None:
     one = tmp_path / "one.yaml"
     two = tmp_path / "two.yaml"
