@@ -16,6 +16,7 @@ from .model.continuity import keeps
 from .model.eligibility import eligible_pairs
 from .model.lead_counts import LeadCount, lead_counts
 from .model.tier_quota import tier_quotas
+from .model.unassigned import vacancy_units
 
 
 def _supply(pairs: pd.DataFrame, mask: np.ndarray | None = None) -> int:
@@ -36,9 +37,10 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
     every supply check pass), so the pins are not checked."""
     conflicts = [] if scenario.policy.allow_unassigned else _pins(scenario, pairs)
     broken_pins = {c.entities[1] for c in conflicts if c.rules[0] is Rule.PINS and len(c.entities) == 2}
-    covered = set(pairs["town_id"].unique())  # iterating 53k strings through pandas took 30 ms
-    for town in scenario.key_towns:
-        if town.town_id not in covered and town.town_id not in broken_pins:
+    u, t = pairs["u"].to_numpy(), pairs["t"].to_numpy()
+    covered = np.bincount(t, minlength=len(scenario.key_towns)) > 0
+    for town, has_pair in zip(scenario.key_towns, covered, strict=True):
+        if not has_pair and town.town_id not in broken_pins:
             conflicts.append(Conflict(
                 rules=(Rule.COVERAGE, Rule.ELIGIBILITY, Rule.PRIORITY), entities=(town.town_id,),
                 message=f"{scenario.policy.target_level.value} {town.name} ({town.town_id}, {town.city}) has no "
@@ -46,9 +48,14 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
                         "no provincial unit and no PRD unit of a counterpart city may lead it under the "
                         "eligibility and priority rules (units of capacity 0 lead nothing)"))
     quotas = tier_quotas(len(scenario.key_towns), scenario.policy.tier_ratio)
-    tier_of, city_of = pairs["tier"].to_numpy(), pairs["town_city"].to_numpy()
+    # tiers and cities compared as codes gathered by position: comparing strings took 50 ms on 700k pairs
+    tiers = list(Tier)
+    tier_of = np.array([tiers.index(unit.tier) for unit in scenario.units] +
+                       [tiers.index(tier) for tier, _ in vacancy_units(scenario)], dtype=np.int8)[u]
+    cities = {city: code for code, city in enumerate(dict.fromkeys(town.city for town in scenario.key_towns))}
+    city_of = np.array([cities[town.city] for town in scenario.key_towns], dtype=np.int64)[t]
     for tier, need in quotas.items():
-        can = _supply(pairs, tier_of == tier.value)
+        can = _supply(pairs, tier_of == tiers.index(tier))
         if can < need:
             conflicts.append(Conflict(
                 rules=(Rule.TIER_QUOTA, Rule.CAPACITY, Rule.ELIGIBILITY), entities=(tier.value,),
@@ -57,7 +64,7 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
                         f"{can}: raise their capacity by {need - can} or lower the {tier.value} share"))
     for city, per_tier in scenario.policy.city_quotas.items():
         for tier, need in per_tier.items():
-            can = _supply(pairs, (tier_of == tier.value) & (city_of == city))
+            can = _supply(pairs, (tier_of == tiers.index(tier)) & (city_of == cities.get(city, -1)))
             if can < need:
                 conflicts.append(Conflict(
                     rules=(Rule.TIER_QUOTA, Rule.CAPACITY), entities=(city, tier.value),
