@@ -186,3 +186,12 @@ SUMMARY_LABELS: dict[str, str] = {
 
 TIER_SHEETS: dict[str, str] = {"prd": "prd 珠三角", "provincial": "provincial 省直中直", "local": "local 本市"}
 """Plan-workbook sheet title of each helper tier."""
+
+TIER_ZH: dict[str, str] = {"prd": "珠三角帮扶", "provincial": "省直及中直驻粤", "local": "属地市直"}
+"""Each helper tier in the programme's words (600 个重点帮扶镇由珠三角 6 市、省直单位和中直驻粤单位、属地市直属单位按
+5:2:3 帮扶), as the diagnosis's Chinese messages say it."""
+
+
+def tier_zh(tier: str) -> str:
+    """``珠三角帮扶（prd）``: a tier in Chinese with the key that ``tier_ratio`` and ``city_quotas`` use."""
+    return f"{TIER_ZH[tier]}（{tier}）"
