@@ -20,10 +20,26 @@ import numpy.typing as npt
 from networkx.utils import UnionFind
 from ortools.graph.python import min_cost_flow
 
-from models import Conflict, Rule, Scenario
+from models import CadreRule, Conflict, Rule, Scenario
 from models.staffing import Role
 
 from .posts import CadreTable, Post, Reason, TeamUnits, posts_of, reason_words, rule_of
+
+ROLE_ZH = {Role.LEADER: "队长", Role.MEMBER: "队员", Role.COUNTY_HEAD: "驻县工作组组长"}
+"""Each post in the words of the Shenzhen 2022 plan (驻镇帮扶工作队队长、队员，驻县工作组组长)."""
+
+
+def reason_words_zh(reason: Reason, rule: CadreRule, year: int, count: int) -> str:
+    """``3 人超过 45 周岁``: :func:`.posts.reason_words` in Chinese."""
+    return f"{count} 人" + {
+        Reason.PARTY: "不是正式党员",
+        Reason.PARTY_YEARS: f"党龄不足 {rule.min_party_years} 年",
+        Reason.WORK_YEARS: f"工作年限不足 {rule.min_work_years} 年",
+        Reason.AGE: f"超过 {rule.max_age} 周岁",
+        Reason.RANK: f"职级低于{rule.min_rank.value if rule.min_rank else ''}",
+        Reason.AVAILABILITY: f"在 {year} 年不可派",
+        Reason.ELIGIBLE: "符合条件",
+    }[reason]
 
 
 @dataclass(frozen=True)
@@ -158,19 +174,22 @@ def _conflict(scenario: Scenario, table: CadreTable, posts: list[Post], eligible
     units = sorted({u for p in posts for u in p.units})
     rules: set[Rule] = {Rule.ONE_POST} if len(posts) > 1 else set()
     wants: dict[str, list[str]] = {}
-    why = []
+    wants_zh: dict[str, list[str]] = {}
+    why, why_zh = [], []
     for post in posts:
         rule = rule_of(scenario, post.role)
         rules |= {Role.LEADER: {Rule.LEADER}, Role.MEMBER: {Rule.TEAM_SIZE, Rule.MEMBER},
                   Role.COUNTY_HEAD: {Rule.COUNTY_HEAD}}[post.role]
         if post.town_id is not None:
             town = towns[post.town_id]
-            place = f"town {town.name} ({town.town_id})"
+            place, place_zh = f"town {town.name} ({town.town_id})", f"{town.name}（{town.town_id}）"
             wants.setdefault(place, []).append(
                 "a leader" if post.role is Role.LEADER else f"{post.seats} member{'s' * (post.seats > 1)}")
+            wants_zh.setdefault(place_zh, []).append(f"{post.seats} 名{ROLE_ZH[post.role]}")
         else:
-            place = f"county {post.county}"
+            place, place_zh = f"county {post.county}", f"{post.county}驻县工作组"
             wants.setdefault(place, []).append(f"a working-group head from {post.units[0]}")
+            wants_zh.setdefault(place_zh, []).append(f"1 名组长（由 {post.units[0]} 选派）")
         reasons = table.reasons(rule, 0, table.of_units(post.units))
         counts = np.bincount(reasons, minlength=len(Reason))
         if counts[Reason.AVAILABILITY]:
@@ -182,13 +201,23 @@ def _conflict(scenario: Scenario, table: CadreTable, posts: list[Post], eligible
         why.append((place if len(posts) > 1 else "", f"{source} {int(counts[Reason.ELIGIBLE])} eligible cadre(s) "
                     f"for {'the' if post.role is Role.COUNTY_HEAD else 'its'} {post.role.value.replace('_', ' ')} "
                     "post" + (f"; of the others {', '.join(words)}" if words else " and no others")))
+        words_zh = [reason_words_zh(Reason(k), rule, year, int(counts[k])) for k in range(1, len(Reason)) if counts[k]]
+        source_zh = {Role.LEADER: f"其牵头单位 {post.units[0]} ", Role.COUNTY_HEAD: f"{post.units[0]} ",
+                     Role.MEMBER: f"其组团单位（{'、'.join(post.units)}）" if len(post.units) > 1
+                     else f"其组团唯一单位 {post.units[0]} "}[post.role]
+        why_zh.append((place_zh if len(posts) > 1 else "",
+                       f"{source_zh}有 {int(counts[Reason.ELIGIBLE])} 名干部符合{ROLE_ZH[post.role]}岗位条件"
+                       + (f"；其余干部中 {'，'.join(words_zh)}" if words_zh else "，没有其他干部")))
     need = "; ".join(f"{place} needs {' and '.join(items)}" for place, items in wants.items())
+    need_zh = "；".join(f"{place}须配备 {'、'.join(items)}" for place, items in wants_zh.items())
     if len(posts) == 1:
-        message = f"{need}; {why[0][1]}"
+        message, message_zh = f"{need}; {why[0][1]}", f"{need_zh}；{why_zh[0][1]}"
     else:
         pool = f"the unit {units[0]} has" if len(units) == 1 else f"the units {', '.join(units)} have"
         message = (f"{need}: {needed} cadres in all, but {pool} only {eligible} eligible cadre(s) for these posts "
                    "together (a cadre holds one post). " + "; ".join(f"{place}: {text}" for place, text in why))
+        message_zh = (f"{need_zh}：共需 {needed} 名干部，但单位 {'、'.join(units)} 符合这些岗位条件的干部合计只有 "
+                      f"{eligible} 名（每名干部只担任一个岗位）。" + "；".join(f"{place}：{text}" for place, text in why_zh))
     entities = tuple(dict.fromkeys([*(p.town_id or p.county or "" for p in posts), *units]))
-    return Conflict(rules=tuple(r for r in Rule if r in rules), message=message, entities=entities,
-                    figures={"needed": needed, "eligible": eligible})
+    return Conflict(rules=tuple(r for r in Rule if r in rules), message=message, message_zh=message_zh,
+                    entities=entities, figures={"needed": needed, "eligible": eligible})

@@ -36,6 +36,7 @@ from ortools.sat.python import cp_model
 from models import Conflict, Rule, Scenario, Status, Town
 from models.staffing import Role
 
+from .cadres import ROLE_ZH, reason_words_zh
 from .posts import CadreTable, Post, Reason, reason_words, rule_of
 
 _STATUS = {cp_model.OPTIMAL: Status.OPTIMAL, cp_model.FEASIBLE: Status.FEASIBLE,
@@ -94,13 +95,18 @@ def policy_clash(scenario: Scenario) -> Conflict | None:
     if term > policy.years or size <= cap * term:
         return None
     needed = math.ceil(size / term)  # leavers a year when the first team leaves as evenly as it can
+    share = math.ceil(100 * needed / size) / 100
     return Conflict(
         rules=(Rule.TERM, Rule.ROTATION), entities=("policy.staffing",),
         figures={"team": size, "term_years": term, "max_replaced": cap},
         message=f"a team of {size} whose cadres serve at most {term} year(s) must replace all {size} within "
                 f"{term} year(s), but may replace at most {cap} a year (⌊{size} × {policy.max_replaced_share}⌋): "
-                f"raise max_replaced_share to at least {math.ceil(100 * needed / size) / 100:g}"
-                + (f" or term_years to {math.ceil(size / cap)}" if cap else ""))
+                f"raise max_replaced_share to at least {share:g}"
+                + (f" or term_years to {math.ceil(size / cap)}" if cap else ""),
+        message_zh=f"每支工作队 {size} 人，干部任期最长 {term} 年（term_years），{term} 年内须轮换全部 {size} 人，"
+                   f"但每年最多只能轮换 {cap} 人（⌊{size} × {policy.max_replaced_share}⌋）："
+                   f"请将 max_replaced_share 提高到至少 {share:g}"
+                   + (f"，或将 term_years 提高到 {math.ceil(size / cap)}" if cap else ""))
 
 
 @functools.cache
@@ -398,13 +404,17 @@ def _solve(scenario: Scenario, table: CadreTable, posts: Sequence[Post], holders
                                            minimal=status is Status.OPTIMAL)
         else:
             towns = sorted({posts[p].town_id or posts[p].label for p in component})
+            more = len(towns) > 5
             calendar.conflicts = [Conflict(
                 rules=(Rule.TEAM_SIZE, Rule.LEADER, Rule.MEMBER, Rule.ONE_POST, Rule.TERM, Rule.ROTATION),
                 entities=tuple(towns), figures={"teams": len(towns)},
                 message=f"the {len(towns)} team(s) sharing units with {', '.join(towns[:5])}"
-                        f"{' …' if len(towns) > 5 else ''} cannot be kept staffed over the horizon (proved), but "
+                        f"{' …' if more else ''} cannot be kept staffed over the horizon (proved), but "
                         "where they fall short was not found within the time limit: raise "
-                        "policy.staffing.time_limit, or add cadres to their units")]
+                        "policy.staffing.time_limit, or add cadres to their units",
+                message_zh=f"与 {'、'.join(towns[:5])}{' 等' if more else ''} 共用单位的 {len(towns)} 支工作队在整个"
+                           "规划期内无法保持满员（已证明），但在时间上限内未找到缺口所在：请提高 "
+                           "policy.staffing.time_limit，或为其单位增加干部")]
     return calendar
 
 
@@ -428,6 +438,7 @@ def _breaches(scenario: Scenario, table: CadreTable, posts: Sequence[Post], buil
     towns = {t.town_id: t for t in scenario.towns}
     taken = _taken(built, solver)
     smallest = "the smallest shortfall" if minimal else "a shortfall (not proven the smallest: time limit)"
+    smallest_zh = "按最小缺口计" if minimal else "按所找到的缺口计（受时间上限所限，未证明最小）"
     out: list[Conflict] = []
     for p in component:
         gaps = {y: solver.value(v) for (q, y), v in built.vacant.items() if q == p and solver.value(v)}
@@ -441,9 +452,11 @@ def _breaches(scenario: Scenario, table: CadreTable, posts: Sequence[Post], buil
         busy = sum(1 for r in rows[reasons == Reason.ELIGIBLE].tolist() if r in taken)
         year = policy.start_year + first
         words = [reason_words(Reason(k), rule, year, int(counts[k])) for k in range(1, len(Reason)) if counts[k]]
-        where = _name(post, towns)
+        words_zh = [reason_words_zh(Reason(k), rule, year, int(counts[k])) for k in range(1, len(Reason)) if counts[k]]
+        where, where_zh = _name(post, towns)
         seats = "leader" if post.role is Role.LEADER else "head" if post.role is Role.COUNTY_HEAD else "members"
         years = ", ".join(f"{n} in {policy.start_year + y}" for y, n in sorted(gaps.items()))
+        years_zh = "、".join(f"{policy.start_year + y} 年 {n} 个" for y, n in sorted(gaps.items()))
         rules = {Rule.TERM, Rule.ONE_POST, {Role.LEADER: Rule.LEADER, Role.MEMBER: Rule.MEMBER,
                                             Role.COUNTY_HEAD: Rule.COUNTY_HEAD}[post.role]}
         rules |= {Rule.TEAM_SIZE} if post.town_id is not None else set()
@@ -456,7 +469,12 @@ def _breaches(scenario: Scenario, table: CadreTable, posts: Sequence[Post], buil
                     f"In {year} its units ({', '.join(post.units)}) have {int(counts[Reason.ELIGIBLE])} cadre(s) "
                     f"eligible to start as {post.role.value.replace('_', ' ')}, {busy} of them on other posts"
                     + (f"; of the others {', '.join(words)}" if words else "")
-                    + f" (terms of at most {policy.term_years} years; a cadre holds one post)"))
+                    + f" (terms of at most {policy.term_years} years; a cadre holds one post)",
+            message_zh=f"{where_zh}：任何轮换安排都无法使其{ROLE_ZH[post.role]}保持满员——{smallest_zh}，空缺席位共 "
+                       f"{sum(gaps.values())} 个（按年计）：{years_zh}。{year} 年其单位（{'、'.join(post.units)}）有 "
+                       f"{int(counts[Reason.ELIGIBLE])} 名干部可开始担任{ROLE_ZH[post.role]}，其中 {busy} 名已在其他岗位"
+                       + (f"；其余干部中 {'，'.join(words_zh)}" if words_zh else "")
+                       + f"（任期最长 {policy.term_years} 年；每名干部只担任一个岗位）"))
     for (town, y), var in sorted(built.excess.items()):
         if n := solver.value(var):
             out.append(Conflict(
@@ -465,7 +483,10 @@ def _breaches(scenario: Scenario, table: CadreTable, posts: Sequence[Post], buil
                 message=f"town {towns[town].name} ({town}): {policy.max_replaced() + n} of its team must leave at "
                         f"the start of {policy.start_year + y} (their terms of at most {policy.term_years} years or "
                         f"their availability end), but at most {policy.max_replaced()} may be replaced in one year "
-                        f"— in {smallest}"))
+                        f"— in {smallest}",
+                message_zh=f"{towns[town].name}（{town}）：{policy.start_year + y} 年初其工作队须有 "
+                           f"{policy.max_replaced() + n} 人离任（任期最长 {policy.term_years} 年或可派期限届满），"
+                           f"但每年最多只能轮换 {policy.max_replaced()} 人（max_replaced_share）——{smallest_zh}"))
     return out
 
 
@@ -480,7 +501,9 @@ def _taken(built: _Model, solver: cp_model.CpSolver) -> set[int]:
     return taken
 
 
-def _name(post: Post, towns: dict[str, Town]) -> str:
+def _name(post: Post, towns: dict[str, Town]) -> tuple[str, str]:
+    """Where ``post`` is, in English and in Chinese: its town, or its county working group."""
     if post.town_id is not None:
-        return f"town {towns[post.town_id].name} ({post.town_id})"
-    return f"the {post.county} county working group ({post.units[0]})"
+        return f"town {towns[post.town_id].name} ({post.town_id})", f"{towns[post.town_id].name}（{post.town_id}）"
+    return (f"the {post.county} county working group ({post.units[0]})",
+            f"{post.county}驻县工作组（{post.units[0]}）")

@@ -53,7 +53,8 @@ def staff(scenario: Scenario, plan: Plan, *, seed: int = 0, time_limit: float | 
     if not scenario.cadres and plan.assignments:
         return StaffingResult(status=Status.INFEASIBLE, timings=timings, **base, conflicts=(Conflict(
             rules=(Rule.TEAM_SIZE,), figures={"cadres": 0},
-            message="the scenario has no cadres: add a cadres table (scenario file: tables: {cadres: cadres.csv})"),),
+            message="the scenario has no cadres: add a cadres table (scenario file: tables: {cadres: cadres.csv})",
+            message_zh="情景中干部数为 0：请添加 cadres 表（情景文件中写 tables: {cadres: cadres.csv}）"),),
             message="no cadres to staff the teams")
     if (clash := policy_clash(scenario)) is not None:
         return StaffingResult(status=Status.INFEASIBLE, conflicts=(clash,), timings=timings, **base,
