@@ -240,7 +240,9 @@ def _network_path(base: _Base, warm: WarmStart | None) -> SolveResult:
         return base.result(Status.INFEASIBLE, path="network", conflicts=(Conflict(
             rules=(Rule.COVERAGE, Rule.TIER_QUOTA, Rule.CAPACITY, Rule.ELIGIBILITY),
             message="no assignment gives every key town one lead while meeting the tier quotas and the units' "
-                    "capacities (a min-cost flow over the eligible pairs proves it)"),),
+                    "capacities (a min-cost flow over the eligible pairs proves it)",
+            message_zh="在可牵头的单位—重点帮扶对象配对中，无法在满足各层级比例（tier_ratio）和各单位 capacity 的同时"
+                       "为每个重点帮扶对象确定一个牵头单位（可牵头配对上的最小费用流证明了这一点）"),),
             message="the network of eligible pairs has no feasible flow")
     rows = relaxation.keys
     base.rows = flow_rows + len(rows)
@@ -287,7 +289,9 @@ def _clash(base: _Base, pairs: pd.DataFrame) -> SolveResult:
     return base.result(Status.INFEASIBLE, path="lagrangian", conflicts=(Conflict(
         rules=tuple(dict.fromkeys(row.rule for row in side_rows(base.scenario, pairs))),
         message="the city quotas, the change caps and the lead counts cannot all hold together with the tier "
-                "quotas and capacities (the Lagrangian bound of the flow network proves it)"),),
+                "quotas and capacities (the Lagrangian bound of the flow network proves it)",
+        message_zh="各市分层级名额（city_quotas）、调整上限（max_changes、max_baseline_changes）和牵头数量（lead_counts）"
+                   "无法与层级比例（tier_ratio）及各单位 capacity 同时满足（流网络的拉格朗日上界证明了这一点）"),),
         message="the side rows of the network cannot all be met")
 
 

@@ -12,6 +12,7 @@ from conftest import ROOT
 from staffing_cases import build, cadre
 
 from models import Conflict, Plan, Rule, Scenario, Status, Tier, load_scenario
+from optimizer import solve
 from optimizer.checks import presolve_checks
 from optimizer.glossary import TIER_ZH
 from optimizer.model import candidate_pairs
@@ -183,3 +184,24 @@ def test_a_calendar_not_found_in_time_is_told_in_chinese(monkeypatch: pytest.Mon
     [conflict] = staff(scenario, plan).conflicts
     assert conflict.figures == {"teams": 1} and "not found within the time limit" in conflict.message
     assert_says_it_in_chinese(conflict, scenario)
+
+
+NETWORK_CAPACITIES = {  # each tier, city and unit has the capacity it needs on its own: the checks pass
+    "network": {"sz-nanshan": 0, "sz-futian": 1, "gz-panyu": 3, "gz-office": 3, "prov-stats": 1, "prov-sysu": 2,
+                "hy-office": 1, "mz-office": 1, "mz-propaganda": 3},
+    "lagrangian": {"sz-nanshan": 2, "sz-futian": 0, "gz-panyu": 2, "gz-office": 1, "prov-stats": 3, "prov-sysu": 0,
+                   "hy-office": 1, "mz-office": 0, "mz-propaganda": 3},
+}
+
+
+@pytest.mark.parametrize("path", list(NETWORK_CAPACITIES))
+def test_what_only_the_network_proves_is_told_in_chinese(tiny: dict[str, Any], path: str) -> None:
+    """No flow at all (``network``), or side rows no flow can meet (``lagrangian``): infeasibility that passes every
+    pre-solve check is still explained in both languages."""
+    scenario = scenario_of(tiny, units={u: {"capacity": c} for u, c in NETWORK_CAPACITIES[path].items()},
+                           city_quotas={"梅州市": {"prd": 2}})
+    assert presolve_checks(scenario, candidate_pairs(scenario)[0]) == []
+    result = solve(scenario, groups=False)
+    assert result.status is Status.INFEASIBLE and result.path == path
+    for conflict in result.conflicts:
+        assert_says_it_in_chinese(conflict, scenario)
