@@ -29,6 +29,7 @@ from scipy import sparse
 from models import Rule, Scenario, Tier
 
 from .assignment import MAX_SLOTS, Assignment
+from .model.codes import TIERS, city_codes, tier_codes
 from .model.continuity import keeps
 from .model.lead_counts import lead_counts, members
 from .model.tier_quota import tier_quotas
@@ -49,6 +50,7 @@ COLD_BOX = 0.3
 """Without ``start``, :func:`relax` first searches within this share of the largest pair value around μ = 0
 (measured, cold starts of 20 variants of the Guangdong grid: 686 evaluations at 0.3, 691 at 0.1, 771 at 1)."""
 SCALE = 10_000
+"""Arc costs are ``SCALE·value + multiplier terms``: multipliers live on a 1/SCALE grid, costs stay integers."""
 CHAINS = (1, 2, 4, 8, 16)
 """How many column exchanges :meth:`Lagrangian.neighbours` chains in one direction, for one cut each (measured on
 the base and 28 variants of the Guangdong grid, cold: 608 evaluations of L with these, 1,024 without
@@ -56,7 +58,6 @@ neighbours; single exchanges alone saved a fifth)."""
 DIRECTION_ROWS = 27
 """Most side rows for :meth:`Lagrangian.neighbours`: a column exchange changes each row's slack by −2…2, one
 balanced base-5 digit of an int64 label (5**27 < 2**63)."""
-"""Arc costs are ``SCALE·value + multiplier terms``: multipliers live on a 1/SCALE grid, costs stay integers."""
 
 
 @dataclass(frozen=True)
@@ -110,14 +111,14 @@ class WarmStart:
     @classmethod
     def of(cls, scenario: Scenario, pairs: pd.DataFrame, relaxation: Relaxation) -> WarmStart:
         """The warm start ``relaxation`` leaves (plans with an unassigned town are left out: a vacancy has no id)."""
-        units, vacancy = pairs["unit_id"].to_numpy(), pairs["vacancy"].to_numpy(dtype=bool)
-        town = pairs["t"].to_numpy()
+        unit_ids = [unit.unit_id for unit in scenario.units]
+        unit, town = pairs["u"].to_numpy(), pairs["t"].to_numpy()  # by position: no 700k-string column gathered
         leads = []
         for flow in relaxation.flows:
-            if not vacancy[flow].any():
-                lead = np.empty(len(scenario.key_towns), dtype=object)
-                lead[town[flow]] = units[flow]
-                leads.append(tuple(lead.tolist()))
+            lead = np.empty(len(scenario.key_towns), dtype=np.int64)
+            lead[town[flow]] = unit[flow]
+            if (lead < len(unit_ids)).all():
+                leads.append(tuple(unit_ids[u] for u in lead.tolist()))
         return cls(prices=relaxation.prices, towns=tuple(t.town_id for t in scenario.key_towns), leads=tuple(leads))
 
 
@@ -127,14 +128,14 @@ def side_rows(scenario: Scenario, pairs: pd.DataFrame) -> list[SideRow]:
     town has one lead, so the others imply it, and its multiplier would only add a direction in which L is flat
     (Kelley's master then wanders along it)."""
     rows: list[SideRow] = []
-    tier = pairs["tier"].to_numpy()
-    city = pairs["town_city"].to_numpy()
+    tier, (city, code) = tier_codes(scenario, pairs), city_codes(scenario, pairs)
     towns_in = Counter(town.city for town in scenario.key_towns)
     for city_name, per_tier in scenario.policy.city_quotas.items():
         implied = len(per_tier) == len(Tier) and sum(per_tier.values()) == towns_in[city_name]
         for t, quota in list(per_tier.items())[: -1 if implied else None]:  # coverage implies the last: no μ for it
             rows.append(SideRow(Rule.TIER_QUOTA, f"{Rule.TIER_QUOTA.value}:{city_name}:{t.value}",
-                                np.flatnonzero((tier == t.value) & (city == city_name)), quota, True))
+                                np.flatnonzero((tier == TIERS.index(t)) & (city == code.get(city_name, -1))), quota,
+                                True))
     for keep in keeps(scenario):
         if keep.must_keep > 0:
             rows.append(SideRow(keep.rule, keep.rule.value, np.flatnonzero(pairs[keep.column].to_numpy()),
@@ -209,6 +210,8 @@ class Lagrangian:
         self.incidence = sparse.csr_matrix((np.ones(len(members), dtype=np.int64),
                                             (np.repeat(np.arange(len(self.rows)), lengths), members)),
                                            shape=(len(self.rows), len(pairs)))
+        self._by_pair = self.incidence.T.tocsr()  # a flow's slack sums the rows of its few chosen pairs
+        self._scaled = SCALE * self.values
         self.low = np.array([row.low for row in self.rows], dtype=np.int64)
         self._padded_values = np.append(self.values, 0)
         dense = self.network._dense
@@ -218,19 +221,18 @@ class Lagrangian:
 
     def slack(self, chosen: np.ndarray) -> np.ndarray:
         """Each side row's ``Σ x[members] − low`` for the pairs ``chosen``."""
-        return np.asarray(self.incidence @ chosen.astype(np.int64) - self.low)
+        return np.asarray(self._by_pair[np.flatnonzero(chosen)].sum(axis=0)).ravel() - self.low
 
     def evaluate(self, grid: np.ndarray, active: np.ndarray | None = None) -> Evaluation | None:
         """L at μ = grid / SCALE over the ``active`` pairs (default: all; only then is it a bound); None when the
         network has no feasible flow."""
-        chosen = self.network.solve(-(SCALE * self.values + self.incidence.T @ grid), active)
+        chosen = self.network.solve(-(self._scaled + self._by_pair @ grid), active)
         if chosen is None:
             return None
         value = int(self.values[chosen].sum())
         slack = self.slack(chosen)
         meets = bool(np.all(np.where(self.equal, slack == 0, slack >= 0)))
         return Evaluation(chosen, value, slack, (SCALE * value + int(grid @ slack)) / SCALE, meets)
-
 
     def neighbours(self, point: Evaluation, reach: float) -> list[tuple[int, np.ndarray, _Neighbour]]:
         """Flows a few column exchanges away from ``point``'s (a dense solve over all pairs): per direction in
@@ -319,10 +321,20 @@ def active_pairs(pairs: pd.DataFrame, lagrangian: Lagrangian, grid: np.ndarray,
 
 
 def top_per_group(value: np.ndarray, group: np.ndarray, k: np.ndarray | int) -> np.ndarray:
-    """True for the ``k`` highest values of each group (ties by position; ``k`` one for all or per element)."""
-    order = np.lexsort((-value, group))
+    """True for the ``k`` highest values of each group (ties by position; ``k`` one for all or per element).
+
+    Integer values are ordered by one stable argsort of ``group · span + (max − value)`` where that fits in 62
+    bits: 3.5× faster than the two-key lexsort on 711k pairs, the same order."""
+    if len(value) == 0:
+        return np.zeros(0, dtype=bool)
+    high, span = int(value.max()), int(value.max()) - int(value.min()) + 1
+    if np.issubdtype(value.dtype, np.integer) and (int(group.max()) + 1) * span < 2**62:
+        order = np.argsort(group.astype(np.int64) * span + (high - value), kind="stable")
+    else:
+        order = np.lexsort((-value, group))
     sorted_group = group[order]
-    rank = np.arange(len(order)) - np.searchsorted(sorted_group, sorted_group)
+    first = np.flatnonzero(np.r_[True, sorted_group[1:] != sorted_group[:-1]])
+    rank = np.arange(len(order)) - np.repeat(first, np.diff(np.r_[first, len(order)]))
     mask = np.zeros(len(value), dtype=bool)
     mask[order[rank < (k[order] if isinstance(k, np.ndarray) else k)]] = True
     return mask
