@@ -98,7 +98,8 @@ class SolveResult(BaseModel):
     constraints: int
     ortools_version: str
     parameters: dict[str, Any] = Field(default_factory=dict)
-    fingerprint: str = ""
+    fingerprint: str = Field("", description=(
+        "SHA-256 of the normalised inputs (Scenario.fingerprint), computed after solve_seconds stopped."))
     path: str = Field("", description="What proved the result: network, lagrangian, restricted or cp-sat.")
     message: str = ""
     conflicts: tuple[Conflict, ...] = ()
