@@ -9,12 +9,13 @@ Three parts, all typed (pydantic) in one :class:`Explanation`:
   these that moved it: the pair is no longer a candidate (``unit_gone``, ``ineligible``, ``priority``, ``ban``,
   ``pin``: the rule that removed the pair is checked and named), the earlier unit is at capacity (``capacity``:
   the towns it leads instead), giving the town back would change the tier counts (``tier_quota``: the quotas are
-  equalities), it would break the other rule's cap (``cap``), or else a plain ``tradeoff``: the town alone is
+  equalities) or the towns a unit or quota group with a lead count leads (``lead_counts``: exact too), it would
+  break the other rule's cap (``cap``), or else a plain ``tradeoff``: the town alone is
   worth that much more with its new lead, everything else unchanged (``improvable`` when it is worth less, which
   an optimal plan never shows). The reasons explain the *single move* "give the town back"; what a full
   re-optimisation with the town forced back costs is what :func:`alternatives` computes.
-- **binding**: tier and city quotas (met exactly, with counts), units at full capacity ("3/3"), the continuity
-  and baseline caps (changes against allowed).
+- **binding**: tier and city quotas (met exactly, with counts), units at full capacity ("3/3"), the lead counts
+  (towns led against ``policy.lead_counts``), the continuity and baseline caps (changes against allowed).
 - **alternatives** (``town=``): the town's ``top`` best other candidate units ranked by their own pair value
   (ties: units with spare capacity in the plan first, then file order), or the units asked for. Each is
   evaluated exactly: the whole scenario is solved again with the town pinned to the unit (:func:`optimizer.solve`,
@@ -48,12 +49,13 @@ from models.penalty import unassigned_penalty
 from .model import candidate_pairs, tier_quotas
 from .model.continuity import Keep, keeps
 from .model.eligibility import eligible_pairs
+from .model.lead_counts import LeadCount, lead_counts
 from .model.unassigned import VACANCY
 from .solve import solve
 from .terms import TERMS, objective_terms
 
-ReasonKind = Literal["kept", "unit_gone", "ineligible", "priority", "ban", "pin", "capacity", "tier_quota", "cap",
-                     "tradeoff", "improvable"]
+ReasonKind = Literal["kept", "unit_gone", "ineligible", "priority", "ban", "pin", "capacity", "tier_quota",
+                     "lead_counts", "cap", "tradeoff", "improvable"]
 SETTING = {Rule.CONTINUITY: "max_changes", Rule.BASELINE: "max_baseline_changes"}
 EARLIER = {Rule.CONTINUITY: "previous lead", Rule.BASELINE: "baseline lead"}
 TIER_ORDER = {t: i for i, t in enumerate(Tier)}
@@ -126,6 +128,19 @@ class UnitUse(Frozen):
         return f"{self.leads}/{self.capacity}"
 
 
+class CountUse(Frozen):
+    """A lead count: the towns its unit or quota group leads against ``policy.lead_counts[key]``."""
+
+    key: str
+    unit_ids: tuple[str, ...]
+    count: int
+    target: int
+
+    @property
+    def met(self) -> bool:
+        return self.count == self.target
+
+
 class CapUse(Frozen):
     """The continuity or baseline cap: earlier leads changed against the number allowed."""
 
@@ -151,6 +166,7 @@ class Binding(Frozen):
     units_used: int
     units_total: int
     caps: tuple[CapUse, ...]
+    lead_counts: tuple[CountUse, ...] = ()
 
 
 class Move(Frozen):
@@ -219,6 +235,8 @@ class _Context:
         self.keeps = [k for k in keeps(scenario) if k.leads]
         self.earlier = {k.rule: {t: u for u, t in k.leads} for k in self.keeps}
         self.changed = {k.rule: sum(self.lead.get(t) != u for u, t in k.leads) for k in self.keeps}
+        self.counts = lead_counts(scenario)
+        self.count_led = {c.key: sum(len(self.led.get(u, ())) for u in c.unit_ids) for c in self.counts}
         self._eligible: set[tuple[str, str]] | None = None
 
     @property
@@ -335,6 +353,9 @@ def _earlier(ctx: _Context, keep: Keep, town_id: str, lead: str | None) -> Earli
     current = ctx.units.get(lead or "")
     if current is not None and current.tier is not unit.tier:
         return _tier_change(ctx, base, what, name, unit, current, town_id)
+    counted = [(c, (unit_id in c.unit_ids) - (lead in c.unit_ids)) for c in ctx.counts]
+    if moved := [(c, delta) for c, delta in counted if delta]:
+        return _count_change(ctx, base, what, name, moved)
     blocked = _cap_blocks(ctx, keep, town_id, lead)
     if blocked is not None:
         other, allowed = blocked
@@ -410,6 +431,21 @@ def _tier_change(ctx: _Context, base: partial[EarlierLead], what: str, name: str
                 message=message + ": the quotas are exact, so another town would have to change tier too")
 
 
+def _count_change(ctx: _Context, base: partial[EarlierLead], what: str, name: str,
+                  moved: list[tuple[LeadCount, int]]) -> EarlierLead:
+    """Giving the town back moves one town into or out of a lead count, and the counts are exact."""
+    figures: dict[str, int] = {}
+    parts = []
+    for count, delta in moved:
+        led = ctx.count_led[count.key]
+        figures |= {f"{count.key}_count": led, f"{count.key}_target": count.count}
+        who = ctx.unit_name(count.key) if count.unit_ids == (count.key,) else f"quota group {count.key}"
+        parts.append(f"{who} lead {led + delta} (policy.lead_counts[{count.key}] = {count.count})")
+    return base(kind="lead_counts", rules=(Rule.LEAD_COUNTS,), figures=figures,
+                message=f"giving it back to its {what} {name} would make {' and '.join(parts)}: the lead counts "
+                        "are exact, so another town would have to change lead too")
+
+
 def _cap_blocks(ctx: _Context, keep: Keep, town_id: str, lead: str | None) -> tuple[Rule, int] | None:
     """The other rule's cap, when the current lead is that rule's earlier lead and the cap is used up."""
     for other in ctx.keeps:
@@ -454,9 +490,11 @@ def _binding(ctx: _Context) -> Binding:
         CapUse(rule=k.rule, setting=SETTING[k.rule], earlier=len(k.leads), kept=len(k.leads) - ctx.changed[k.rule],
                changed=ctx.changed[k.rule], forced=sum(pair not in candidates for pair in k.leads), allowed=k.cap)
         for k in ctx.keeps)
+    counts = tuple(CountUse(key=c.key, unit_ids=c.unit_ids, count=ctx.count_led[c.key], target=c.count)
+                   for c in ctx.counts)
     return Binding(tier_quotas=tiers, city_quotas=cities, full_units=full,
                    units_used=sum(1 for u in ctx.scenario.units if ctx.led.get(u.unit_id)),
-                   units_total=len(ctx.scenario.units), caps=caps)
+                   units_total=len(ctx.scenario.units), caps=caps, lead_counts=counts)
 
 
 def alternatives(scenario: Scenario, plan: Plan, town: str, top: int = 3, *, units: Sequence[str] | None = None,
@@ -578,8 +616,10 @@ def _why_not(ctx: _Context, pinned: Scenario, time_limit: float | None, workers:
         if capped:
             return tuple(k.rule for k in capped), "the caps on changed earlier leads together"
     cities = " and city quotas" if ctx.scenario.policy.city_quotas else ""
-    return ((Rule.COVERAGE, Rule.TIER_QUOTA, Rule.CAPACITY),
-            f"no assignment of the other towns meets the tier quotas{cities} within the units' capacities")
+    counts = ctx.scenario.policy.lead_counts
+    return ((Rule.COVERAGE, Rule.TIER_QUOTA, Rule.CAPACITY, *((Rule.LEAD_COUNTS,) if counts else ())),
+            f"no assignment of the other towns meets the tier quotas{cities}{' and lead counts' if counts else ''} "
+            "within the units' capacities")
 
 
 def print_explanation(console: Console, explanation: Explanation) -> None:
@@ -616,6 +656,9 @@ def print_explanation(console: Console, explanation: Explanation) -> None:
                   "units lead a town)" + (": " if b.full_units else ""), highlight=False)
     if b.full_units and (e.town is None or len(b.full_units) <= 20):
         console.print("    " + ", ".join(f"{escape(u.unit_name)} {u.label}" for u in b.full_units), highlight=False)
+    if b.lead_counts:
+        console.print("  lead_counts: " + ", ".join(f"{escape(c.key)} {c.count}/{c.target}" + ("" if c.met else " ✗")
+                                                    for c in b.lead_counts), highlight=False)
     for cap in b.caps:
         allowed = "no cap" if cap.allowed is None else f"{cap.setting} allows {cap.allowed}"
         state = " [yellow]binding[/]" if cap.binding else ""

@@ -320,3 +320,28 @@ def test_cli_json_and_text(tmp_path: Path) -> None:
     assert text.exit_code == 0 and "priority" in text.output and "Alternatives" in text.output
     assert runner.invoke(app, ["explain", str(TINY), plan, "--town", "nope"]).exit_code == 2
     assert runner.invoke(app, ["explain", str(TINY), plan, "--unit", "gz-office"]).exit_code == 2
+
+
+def previous_reason(explanation: Explanation, town_id: str) -> str:
+    previous = town_of(explanation, town_id).previous
+    assert previous is not None
+    return previous.kind
+
+
+def test_lead_count_blocks_the_way_back(tiny: Scenario) -> None:
+    """广东省统计局, 华城镇's previous lead, must lead no town (``lead_counts``): the way back is closed by the count,
+    not a trade-off, and the binding rules show the count met."""
+    scenario = tiny.model_copy(update={"policy": tiny.policy.model_copy(update={"lead_counts": {"prov-stats": 0}})})
+    optimal = solve(scenario)  # 华城镇 goes to a prd unit: the tier counts alone would block the way back
+    assert previous_reason(explain(scenario, plan_of(optimal)), HUACHENG) == "tier_quota"
+    plan = edited(optimal, **{f"t{HUACHENG}": "prov-sysu", "t441422102000": "gz-office"})  # same tier, 高陂镇 swapped
+    assert audit(scenario, plan).passed
+    explanation = explain(scenario, plan)
+    previous = town_of(explanation, HUACHENG).previous
+    assert previous is not None and not previous.kept
+    assert (previous.kind, previous.rules) == ("lead_counts", (Rule.LEAD_COUNTS,))
+    assert previous.figures == {"prov-stats_count": 0, "prov-stats_target": 0}
+    assert "广东省统计局 lead 1 (policy.lead_counts[prov-stats] = 0)" in previous.message
+    [count] = explanation.binding.lead_counts
+    assert (count.key, count.unit_ids, count.count, count.target, count.met) == ("prov-stats", ("prov-stats",), 0, 0,
+                                                                                 True)
