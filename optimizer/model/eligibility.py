@@ -43,10 +43,10 @@ def eligible_indices(scenario: Scenario, towns: pd.DataFrame, units: pd.DataFram
     block_u, block_c = _unit_cities(scenario, city_codes)
     by_city = np.argsort(block_c, kind="stable")  # units of each city in unit order
     starts = np.searchsorted(block_c[by_city], np.arange(len(city_codes) + 1))
-    sizes = (starts[1:] - starts[:-1])[town_city]
-    t = np.repeat(np.arange(len(towns), dtype=np.int64), sizes)
-    u = block_u[by_city][_runs(starts[town_city], sizes)]
-    return _within_paired_counties(scenario, towns, units, u, t)
+    city_units = np.split(block_u[by_city], starts[1:-1])
+    t = np.repeat(np.arange(len(towns), dtype=np.int64), (starts[1:] - starts[:-1])[town_city])
+    u = np.concatenate([city_units[c] for c in town_city.tolist()]) if len(towns) else np.zeros(0, dtype=np.int64)
+    return _within_paired_counties(scenario, u, t)
 
 
 def pair_frame(towns: pd.DataFrame, units: pd.DataFrame, u: np.ndarray, t: np.ndarray,
@@ -96,28 +96,22 @@ def _unit_cities(scenario: Scenario, city_codes: np.ndarray) -> tuple[np.ndarray
     return np.array(blocks_u, dtype=np.int64), np.array(blocks_c, dtype=np.int64)
 
 
-def _runs(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """``starts[i], starts[i] + 1, …`` (``sizes[i]`` of them) for every i, concatenated."""
-    offset = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    return np.repeat(starts, sizes) + offset
-
-
-def _within_paired_counties(scenario: Scenario, towns: pd.DataFrame, units: pd.DataFrame, u: np.ndarray,
-                            t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _within_paired_counties(scenario: Scenario, u: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The pairs ``(u, t)`` without those of a unit with county pairings to a town outside its counties."""
     pairings = frames.county_pairings(scenario)
     if pairings.empty:
         return u, t
-    unit_pos = dict(zip(units["unit_id"], units["u"], strict=True))
-    county_codes, town_county = np.unique(towns["county"].to_numpy(dtype=object).astype(str), return_inverse=True)
-    county_code = {county: i for i, county in enumerate(county_codes)}
-    paired = np.zeros(len(units), dtype=bool)
+    unit_pos = {unit.unit_id: i for i, unit in enumerate(scenario.units)}
+    county_code: dict[str, int] = {}
+    town_county = np.array([county_code.setdefault(town.county, len(county_code)) for town in scenario.key_towns],
+                           dtype=np.int64)
+    paired = np.zeros(len(unit_pos), dtype=bool)
     paired[[unit_pos[x] for x in pairings["unit_id"]]] = True
-    allowed = np.array([unit_pos[x] * len(county_codes) + county_code[c]
-                        for x, c in zip(pairings["unit_id"], pairings["county"], strict=True) if c in county_code],
-                       dtype=np.int64)
+    allowed = np.zeros((len(unit_pos), len(county_code)), dtype=bool)  # a paired unit's counties: one gather per pair
+    for x, c in zip(pairings["unit_id"], pairings["county"], strict=True):
+        if c in county_code:
+            allowed[unit_pos[x], county_code[c]] = True
     check = np.flatnonzero(paired[u])
-    outside = ~np.isin(u[check] * len(county_codes) + town_county[t[check]], allowed)
     keep = np.ones(len(u), dtype=bool)
-    keep[check[outside]] = False
+    keep[check[~allowed[u[check], town_county[t[check]]]]] = False
     return u[keep], t[keep]

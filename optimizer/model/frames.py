@@ -11,23 +11,24 @@ import pandas as pd
 
 from models import RelationshipKind, Scenario
 
-TOWN_FIELDS = ["town_id", "city", "county", "border", "ethnic", "old_base", "lon", "lat"]
-UNIT_FIELDS = ["unit_id", "tier", "city", "capacity", "strength", "lon", "lat"]
-
-
 def key_towns(scenario: Scenario) -> pd.DataFrame:
-    """Key towns in file order, with a ``t`` position column."""
-    frame = pd.DataFrame([tuple(getattr(t, field) for field in TOWN_FIELDS) for t in scenario.key_towns],
-                         columns=TOWN_FIELDS)
-    frame["t"] = range(len(frame))
+    """Key towns in file order, with a ``t`` position column: what the eligibility, priority and pair columns read
+    (built column by column: a frame from row tuples made pandas infer every column from Python objects)."""
+    towns = scenario.key_towns
+    frame = pd.DataFrame({"town_id": [t.town_id for t in towns], "city": [t.city for t in towns],
+                          **{flag: np.array([getattr(t, flag) for t in towns], dtype=bool)
+                             for flag in ("border", "ethnic", "old_base")}})
+    frame["t"] = np.arange(len(frame))
     return frame
 
 
 def units(scenario: Scenario) -> pd.DataFrame:
     """Units in file order, with a ``u`` position column; tier as its string value."""
-    frame = pd.DataFrame([(u.unit_id, str(u.tier), u.city, u.capacity, u.strength, u.lon, u.lat)
-                          for u in scenario.units], columns=UNIT_FIELDS)
-    frame["u"] = range(len(frame))
+    units = scenario.units
+    frame = pd.DataFrame({"unit_id": [u.unit_id for u in units], "tier": [str(u.tier) for u in units],
+                          "capacity": np.array([u.capacity for u in units], dtype=np.int64),
+                          "strength": np.array([u.strength for u in units], dtype=np.int64)})
+    frame["u"] = np.arange(len(frame))
     return frame
 
 

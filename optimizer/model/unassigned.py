@@ -44,7 +44,7 @@ def with_vacancies(scenario: Scenario, pairs: pd.DataFrame) -> pd.DataFrame:
     units = vacancy_units(scenario)
     if not units:
         return pairs
-    towns = frames.key_towns(scenario).rename(columns={"city": "town_city", "lon": "town_lon", "lat": "town_lat"})
+    towns = frames.key_towns(scenario).rename(columns={"city": "town_city"})
     penalty = unassigned_penalty(scenario)
     blocks = []
     for k, (tier, capacity) in enumerate(units):
@@ -61,12 +61,10 @@ def with_vacancies(scenario: Scenario, pairs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _blank(column: pd.Series, n: int) -> np.ndarray:
-    """A neutral filler of ``column``'s kind: False, 0, NaN or the empty string (the vacancy has no unit)."""
+    """A neutral filler of ``column``'s kind: False, 0 or the empty string (the vacancy has no unit)."""
     types = pd.api.types
     if types.is_bool_dtype(column.dtype):
         return np.zeros(n, dtype=bool)
     if types.is_integer_dtype(column.dtype):
         return np.zeros(n, dtype=np.int64)
-    if types.is_float_dtype(column.dtype):
-        return np.full(n, np.nan)
     return np.full(n, "", dtype=object)
