@@ -5,10 +5,10 @@ Each failure is a :class:`models.Conflict` that proves infeasibility and says, w
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
-
-from collections import Counter
 
 from models import Conflict, PinAction, Rule, Scenario, Tier, Unit
 from models.policy import TargetLevel

@@ -616,10 +616,9 @@ def _why_not(ctx: _Context, pinned: Scenario, time_limit: float | None, workers:
         if capped:
             return tuple(k.rule for k in capped), "the caps on changed earlier leads together"
     cities = " and city quotas" if ctx.scenario.policy.city_quotas else ""
-    counts = ctx.scenario.policy.lead_counts
-    return ((Rule.COVERAGE, Rule.TIER_QUOTA, Rule.CAPACITY, *((Rule.LEAD_COUNTS,) if counts else ())),
-            f"no assignment of the other towns meets the tier quotas{cities}{' and lead counts' if counts else ''} "
-            "within the units' capacities")
+    counts = " and lead counts" if ctx.scenario.policy.lead_counts else ""
+    why = f"no assignment of the other towns meets the tier quotas{cities}{counts} within the units' capacities"
+    return (Rule.COVERAGE, Rule.TIER_QUOTA, Rule.CAPACITY, *((Rule.LEAD_COUNTS,) if counts else ())), why
 
 
 def print_explanation(console: Console, explanation: Explanation) -> None:

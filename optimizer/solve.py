@@ -22,11 +22,11 @@ from models.policy import Method
 
 from .checks import presolve_checks
 from .lexicographic import check_range, solve_lexicographic
-from .model.unassigned import VACANCY
-from .teams.groups import with_groups
 from .model import BuiltModel, build_model
 from .model.build import candidate_pairs
+from .model.unassigned import VACANCY
 from .network import WarmStart, relax, side_rows, top_per_group
+from .teams.groups import with_groups
 
 RESTRICTED_TOP_K = 3
 HINT_SHARE = 0.1

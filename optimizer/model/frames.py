@@ -11,6 +11,7 @@ import pandas as pd
 
 from models import RelationshipKind, Scenario
 
+
 def key_towns(scenario: Scenario) -> pd.DataFrame:
     """Key towns in file order, with a ``t`` position column: what the eligibility, priority and pair columns read
     (built column by column: a frame from row tuples made pandas infer every column from Python objects)."""
