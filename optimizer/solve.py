@@ -29,9 +29,9 @@ from .network import WarmStart, relax, side_rows, top_per_group
 from .teams.groups import with_groups
 
 RESTRICTED_TOP_K = 3
+"""Besides every pair a flow solution used, the restricted model keeps each town's best few pairs."""
 HINT_SHARE = 0.1
 """Share of the remaining time the restricted model may spend looking for a hint to the full model."""
-"""Besides every pair a flow solution used, the restricted model keeps each town's best few pairs."""
 
 _STATUS = {
     cp_model.OPTIMAL: Status.OPTIMAL,
