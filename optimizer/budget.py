@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from models import Category, Plan, Scenario, ScenarioError, Tier, Town
+from models import Category, Plan, Scenario, ScenarioError, TargetLevel, Tier, Town
 from models.funding import FundingSplit, Payer
 from models.loader import read_table
 from models.tables import PlanRow
@@ -100,7 +100,8 @@ def budget(scenario: Scenario, plan: Plan | None = None, *, years: int | None = 
 
     Bad input raises :class:`ScenarioError`: a plan naming an unknown town or unit, a PRD lead outside its
     city's counterparts, ``funding.prd_city`` naming a city without towns or a non-counterpart (``file`` is
-    ``policy``), a funded town whose city has several counterparts and no rule to choose.
+    ``policy``), a funded town whose city has several counterparts and no rule to choose, county targets without
+    their own ``policy.funding`` (the defaults are the town programme's).
 
     >>> from optimizer import load_scenario
     >>> from optimizer.budget import budget
@@ -109,6 +110,11 @@ def budget(scenario: Scenario, plan: Plan | None = None, *, years: int | None = 
     [('province', 11, 132000000), ('prd_city', 11, 66000000), ('city', 0, 0), ('county', 11, 22000000)]
     """
     funding = scenario.policy.funding
+    if scenario.policy.target_level is TargetLevel.COUNTY and "funding" not in scenario.policy.model_fields_set:
+        raise ScenarioError("the default funding is the town programme's (20 million yuan a year per town, "
+                            "province : PRD city : county 6 : 3 : 1, seed 002), but this scenario's targets are "
+                            "counties (policy.target_level: county): give their funding as policy.funding",
+                            file="policy", field="funding")
     n_years = funding.years if years is None else years
     if not 1 <= n_years <= 100:
         raise ValueError(f"years must be 1 to 100, not {n_years}")

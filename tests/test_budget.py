@@ -248,3 +248,19 @@ def test_docstring_example() -> None:
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_county_targets_need_their_own_funding(tmp_path: Path) -> None:
+    """The default funding is the town programme's: the 62 counties of the vertical scenario get none of it unless
+    the scenario gives a funding block, and the CLI says so naming the field, writing nothing."""
+    vertical = load_scenario(ROOT / "scenarios" / "vertical-2023" / "scenario.yaml")
+    with pytest.raises(ScenarioError) as caught:
+        budget(vertical)
+    assert (caught.value.file, caught.value.field) == ("policy", "funding") and "counties" in caught.value.message
+    given_block = with_funding(vertical, town_amount=5_000_000, town_split={"province": 1}, years=1)
+    result = budget(given_block)
+    assert len(result.towns) == 62 and {f.pay_province for f in result.towns} == {5_000_000}
+    out = tmp_path / "out"
+    run = runner.invoke(app, ["budget", str(ROOT / "scenarios" / "vertical-2023" / "scenario.yaml"), "--out",
+                              str(out)])
+    assert run.exit_code == 2 and "policy.funding" in run.output and not out.exists()
