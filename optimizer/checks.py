@@ -38,7 +38,7 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
     With ``allow_unassigned`` a pin that cannot hold only leaves its town unassigned (the vacancy pairs also make
     every supply check pass), so the pins are not checked."""
     conflicts = [] if scenario.policy.allow_unassigned else _pins(scenario, pairs)
-    level = scenario.policy.target_level.zh  # 镇 or 县
+    targets, level = scenario.policy.target_level.plural, scenario.policy.target_level.zh  # towns 镇, counties 县
     broken_pins = {c.entities[1] for c in conflicts if c.rules[0] is Rule.PINS and len(c.entities) == 2}
     covered = np.bincount(pairs["t"].to_numpy(), minlength=len(scenario.key_towns)) > 0
     for town, has_pair in zip(scenario.key_towns, covered, strict=True):
@@ -60,7 +60,7 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
             conflicts.append(Conflict(
                 rules=(Rule.TIER_QUOTA, Rule.CAPACITY, Rule.ELIGIBILITY), entities=(tier.value,),
                 figures={"needed": need, "available": can},
-                message=f"the {tier.value} tier must lead {need} towns, but its eligible units can lead at most "
+                message=f"the {tier.value} tier must lead {need} {targets}, but its eligible units can lead at most "
                         f"{can}: raise their capacity by {need - can} or lower the {tier.value} share",
                 message_zh=f"{tier_zh(tier)}层级须牵头 {need} 个{level}，但其可牵头的单位最多只能牵头 {can} 个："
                            f"请将这些单位的 capacity 合计提高 {need - can}，或降低 tier_ratio 中 {tier.value} 的比例"))
@@ -71,19 +71,20 @@ def presolve_checks(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
                 conflicts.append(Conflict(
                     rules=(Rule.TIER_QUOTA, Rule.CAPACITY), entities=(city, tier.value),
                     figures={"needed": need, "available": can},
-                    message=f"{city} must get {need} towns from the {tier.value} tier, but eligible units can lead "
+                    message=f"{city} must get {need} {targets} from the {tier.value} tier, but eligible units can lead "
                             f"at most {can} there: raise capacity by {need - can} or lower the city quota",
                     message_zh=f"{city}须由{tier_zh(tier)}层级牵头 {need} 个{level}，但可牵头的单位在该市最多只能牵头 "
                                f"{can} 个：请将 capacity 提高 {need - can}，或降低 city_quotas 中该市的名额"))
         if (quota := sum(per_tier.values())) > (towns := sum(1 for t in scenario.key_towns if t.city == city)):
             conflicts.append(Conflict(
                 rules=(Rule.TIER_QUOTA,), entities=(city,), figures={"quota": quota, "towns": towns},
-                message=f"the quotas of {city} add up to {quota} but it has only {towns} key towns",
+                message=f"the quotas of {city} add up to {quota} but it has only {towns} key {targets}",
                 message_zh=f"city_quotas 中{city}的名额合计 {quota} 个，但该市只有 {towns} 个重点帮扶{level}"))
     if sum(quotas.values()) > (total := _supply(pairs)):
         conflicts.append(Conflict(
             rules=(Rule.COVERAGE, Rule.CAPACITY), figures={"needed": len(scenario.key_towns), "available": total},
-            message=f"{len(scenario.key_towns)} key towns need a lead, but all units together can lead at most {total}",
+            message=f"{len(scenario.key_towns)} key {targets} need a lead, but all units together can lead at most "
+                    f"{total}",
             message_zh=f"{len(scenario.key_towns)} 个重点帮扶{level}都须有牵头单位，但全部单位合计最多只能牵头 {total} 个"))
     conflicts.extend(_continuity(scenario, pairs))
     conflicts.extend(_lead_counts(scenario, pairs, quotas))
@@ -96,7 +97,7 @@ def _pins(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
     if not pins:
         return []
     out: list[Conflict] = []
-    level = scenario.policy.target_level.zh
+    targets, level = scenario.policy.target_level.plural, scenario.policy.target_level.zh
     candidates = set(zip(pairs["unit_id"], pairs["town_id"], strict=True))
     units = {u.unit_id: u for u in scenario.units}
     towns = {t.town_id: t for t in scenario.key_towns}
@@ -106,7 +107,8 @@ def _pins(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
         for p in missing:
             unit, town = units[p.unit_id], towns[p.town_id]
             if unit.capacity == 0:  # a member-only unit: no lead pair at all
-                rules, why, why_zh = ((Rule.PINS, Rule.CAPACITY), f"{unit.name} may lead no town (capacity 0)",
+                rules, why, why_zh = ((Rule.PINS, Rule.CAPACITY),
+                                      f"{unit.name} may lead no {scenario.policy.target_level.value} (capacity 0)",
                                       f"{unit.name}不能牵头任何{level}（capacity 为 0）")
             elif (p.unit_id, p.town_id) in eligible:
                 rules, why, why_zh = ((Rule.PINS, Rule.PRIORITY), "the priority rules forbid this pair",
@@ -121,7 +123,7 @@ def _pins(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
         if n > units[unit_id].capacity > 0:  # capacity 0: each pin is named above
             out.append(Conflict(rules=(Rule.PINS, Rule.CAPACITY), entities=(unit_id,),
                                 figures={"pinned": n, "capacity": units[unit_id].capacity},
-                                message=f"{units[unit_id].name} is pinned to {n} towns but may lead at most "
+                                message=f"{units[unit_id].name} is pinned to {n} {targets} but may lead at most "
                                         f"{units[unit_id].capacity}: raise its capacity or remove "
                                         f"{n - units[unit_id].capacity} pin(s)",
                                 message_zh=f"{units[unit_id].name}被指定（pin）牵头 {n} 个{level}，但最多只能牵头 "
@@ -132,7 +134,7 @@ def _pins(scenario: Scenario, pairs: pd.DataFrame) -> list[Conflict]:
         if n > quotas[tier]:
             out.append(Conflict(rules=(Rule.PINS, Rule.TIER_QUOTA), entities=(tier.value,),
                                 figures={"pinned": n, "quota": quotas[tier]},
-                                message=f"{n} towns are pinned to {tier.value} units but the tier leads exactly "
+                                message=f"{n} {targets} are pinned to {tier.value} units but the tier leads exactly "
                                         f"{quotas[tier]}: remove {n - quotas[tier]} pin(s) or raise its share",
                                 message_zh=f"{n} 个{level}被指定（pin）由{tier_zh(tier)}单位牵头，但该层级恰好牵头 "
                                            f"{quotas[tier]} 个：请删除 {n - quotas[tier]} 条 pin，或提高 tier_ratio 中 "
@@ -144,10 +146,10 @@ def _ineligible_reason(scenario: Scenario, unit_id: str, town_id: str) -> tuple[
     """Why the pair breaks the eligibility rules, in English and in Chinese."""
     unit = next(u for u in scenario.units if u.unit_id == unit_id)
     town = next(t for t in scenario.towns if t.town_id == town_id)
-    level = scenario.policy.target_level.zh
+    targets, level = scenario.policy.target_level.plural, scenario.policy.target_level.zh
     counties = {r.county for r in scenario.relationships if r.unit_id == unit_id and r.county}
     if unit.tier.value == "local" and unit.city != town.city:
-        return (f"a local unit of {unit.city} may lead only towns of {unit.city}, not of {town.city}",
+        return (f"a local unit of {unit.city} may lead only {targets} of {unit.city}, not of {town.city}",
                 f"{unit.city}的属地市直单位只能牵头{unit.city}的{level}，不能牵头{town.city}的{level}")
     if unit.tier.value == "prd" and (unit.city, town.city) not in {(c.prd_city, c.target_city)
                                                                    for c in scenario.counterparts}:
