@@ -99,6 +99,23 @@ def reason_words(reason: Reason, rule: CadreRule, year: int, count: int) -> str:
     }[reason]
 
 
+ROLE_ZH = {Role.LEADER: "队长", Role.MEMBER: "队员", Role.COUNTY_HEAD: "驻县工作组组长"}
+"""Each post in the words of the Shenzhen 2022 plan (驻镇帮扶工作队队长、队员，驻县工作组组长)."""
+
+
+def reason_words_zh(reason: Reason, rule: CadreRule, year: int, count: int) -> str:
+    """``3 人超过 45 周岁``: :func:`reason_words` in Chinese."""
+    return f"{count} 人" + {
+        Reason.PARTY: "不是正式党员",
+        Reason.PARTY_YEARS: f"党龄不足 {rule.min_party_years} 年",
+        Reason.WORK_YEARS: f"工作年限不足 {rule.min_work_years} 年",
+        Reason.AGE: f"超过 {rule.max_age} 周岁",
+        Reason.RANK: f"职级低于{rule.min_rank.value if rule.min_rank else ''}",
+        Reason.AVAILABILITY: f"在 {year} 年不可派",
+        Reason.ELIGIBLE: "符合条件",
+    }[reason]
+
+
 @dataclass(frozen=True)
 class CadreTable:
     """The cadres table as numpy columns, with row indices per unit."""

@@ -36,8 +36,7 @@ from ortools.sat.python import cp_model
 from models import Conflict, Rule, Scenario, Status, Town
 from models.staffing import Role
 
-from .cadres import ROLE_ZH, reason_words_zh
-from .posts import CadreTable, Post, Reason, reason_words, rule_of
+from .posts import ROLE_ZH, CadreTable, Post, Reason, reason_words, reason_words_zh, rule_of
 
 _STATUS = {cp_model.OPTIMAL: Status.OPTIMAL, cp_model.FEASIBLE: Status.FEASIBLE,
            cp_model.INFEASIBLE: Status.INFEASIBLE, cp_model.UNKNOWN: Status.UNKNOWN,
