@@ -39,13 +39,13 @@ from .feasibility import (
     Undecided,
     Universe,
 )
+from .glossary import TIER_ZH
 from .model import frames
 from .model.context import groups as groups_of
 from .model.continuity import keeps
 from .model.lead_counts import lead_counts, members
 from .model.tier_quota import tier_quotas
 
-TIER_ZH = {"prd": "珠三角帮扶", "provincial": "省直及中直驻粤", "local": "属地市直"}
 KEEP_FIRST = (Rule.TIER_QUOTA, Rule.CAPACITY, Rule.LEAD_COUNTS, Rule.PINS, Rule.ELIGIBILITY, Rule.PRIORITY, Rule.BASELINE,
               Rule.CONTINUITY)
 """Preference among minimal explanations: the structural rules (quotas, capacities) are asserted first and
